@@ -1,0 +1,93 @@
+import { getSystemErrorMap } from 'node:util';
+
+/** Codes of the errors ipckit itself raises (OS failures carry the OS's code, such as `'ENOENT'`). */
+export const ErrorCodes = {
+  /** The handle was closed; nothing may be done through it any more. */
+  CLOSED: 'ERR_IPC_CLOSED',
+  /** A wait ran past its `timeout`. */
+  TIMEOUT: 'ERR_IPC_TIMEOUT',
+  /** A wait was cancelled through its `AbortSignal`. */
+  ABORTED: 'ERR_IPC_ABORTED',
+  /** The primitive does not exist on this operating system. */
+  UNSUPPORTED_PLATFORM: 'ERR_IPC_UNSUPPORTED_PLATFORM',
+} as const;
+
+/** An error raised by ipckit itself; `code` is one of {@link ErrorCodes}. */
+export class IpcError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'IpcError';
+    this.code = code;
+  }
+}
+
+/**
+ * An operating-system failure, shaped like Node's own system errors:
+ * `ENOENT: no such file or directory, shm_open '/frames'`.
+ */
+export interface SystemError extends Error {
+  /** The error's name, such as `'ENOENT'`. */
+  code: string;
+  /** libuv's (negative) error number, as Node's own system errors carry it. */
+  errno: number;
+  /** The call that failed, such as `'shm_open'`. */
+  syscall: string;
+  /** The name or path of the object the call was about. */
+  path?: string;
+}
+
+/** Builds a system error from libuv's negative errno, as Node's `fs` would. */
+export function systemError(uvErrno: number, syscall: string, path?: string): SystemError {
+  const [code, description] = getSystemErrorMap().get(uvErrno) ?? ['UNKNOWN', 'unknown error'];
+  const where = path === undefined ? syscall : `${syscall} '${path}'`;
+  const error = new Error(`${code}: ${description}, ${where}`) as SystemError;
+  error.code = code;
+  error.errno = uvErrno;
+  error.syscall = syscall;
+  if (path !== undefined) error.path = path;
+  Error.captureStackTrace?.(error, systemError);
+  return error;
+}
+
+type ErrorWithCode<E extends Error> = E & { code: string };
+
+function coded<E extends Error>(error: E, code: string): ErrorWithCode<E> {
+  return Object.assign(error, { code });
+}
+
+export function closedError(what: string): IpcError {
+  return new IpcError(ErrorCodes.CLOSED, `The ${what} is closed`);
+}
+
+export function unsupportedPlatform(what: string): IpcError {
+  return new IpcError(ErrorCodes.UNSUPPORTED_PLATFORM, `${what} is not available on ${process.platform}`);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'function') return `function ${value.name || '<anonymous>'}`;
+  if (typeof value === 'object') return `an instance of ${value.constructor?.name ?? 'Object'}`;
+  const shown = typeof value === 'string' ? JSON.stringify(value.length > 28 ? `${value.slice(0, 25)}...` : value) : String(value);
+  return `type ${typeof value} (${shown})`;
+}
+
+export function invalidArgType(name: string, expected: string, actual: unknown): ErrorWithCode<TypeError> {
+  return coded(new TypeError(`The "${name}" argument must be ${expected}. Received ${describe(actual)}`), 'ERR_INVALID_ARG_TYPE');
+}
+
+export function invalidArgValue(name: string, value: unknown, reason: string): ErrorWithCode<TypeError> {
+  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return coded(new TypeError(`The argument '${name}' ${reason}. Received ${shown}`), 'ERR_INVALID_ARG_VALUE');
+}
+
+export function outOfRange(name: string, range: string, value: unknown): ErrorWithCode<RangeError> {
+  return coded(new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${String(value)}`), 'ERR_OUT_OF_RANGE');
+}
+
+/** Used by the native layer: kind 0 Error, 1 TypeError, 2 RangeError. */
+export function libraryError(kind: number, code: string, message: string): Error {
+  if (kind === 1) return coded(new TypeError(message), code);
+  if (kind === 2) return coded(new RangeError(message), code);
+  return new IpcError(code, message);
+}

@@ -1,0 +1,156 @@
+// What every kind of mapped memory shares: one Buffer over the whole mapping, typed views with
+// bounds and alignment checks, flush, stat and an idempotent close that detaches every view.
+import { constants as bufferConstants } from 'node:buffer';
+import type { NativeMapping } from './binding';
+import { closedError, invalidArgType, outOfRange } from './errors';
+
+/** Constructors `view()` accepts. */
+export type ViewConstructor =
+  | Int8ArrayConstructor
+  | Uint8ArrayConstructor
+  | Uint8ClampedArrayConstructor
+  | Int16ArrayConstructor
+  | Uint16ArrayConstructor
+  | Int32ArrayConstructor
+  | Uint32ArrayConstructor
+  | Float32ArrayConstructor
+  | Float64ArrayConstructor
+  | BigInt64ArrayConstructor
+  | BigUint64ArrayConstructor
+  | DataViewConstructor;
+
+const viewConstructors = new Set<unknown>([
+  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
+  Float32Array, Float64Array, BigInt64Array, BigUint64Array, DataView,
+]);
+
+/** File status of the object behind a mapping. */
+export interface MappingStats {
+  /** The object's size now, in bytes, as the OS reports it. */
+  size: number;
+  /** Type and permission bits, as in `fs.Stats.mode`. */
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+/** Base class of {@link SharedMemory} and {@link MappedFile}. */
+export abstract class Mapping {
+  #native: NativeMapping | null;
+  #arrayBuffer: ArrayBuffer | null = null;
+  #buffer: Buffer | null = null;
+  readonly #size: number;
+  readonly #what: string;
+
+  protected constructor(native: NativeMapping, what: string) {
+    this.#native = native;
+    this.#size = native.size;
+    this.#what = what;
+  }
+
+  /** Throws `ERR_IPC_CLOSED` after `close()`. */
+  protected get native(): NativeMapping {
+    if (this.#native === null) throw closedError(this.#what);
+    return this.#native;
+  }
+
+  #memory(): ArrayBuffer {
+    const native = this.native;
+    this.#arrayBuffer ??= native.arrayBuffer();
+    return this.#arrayBuffer;
+  }
+
+  /** The mapping's length in bytes (fixed when the handle opened). */
+  get size(): number {
+    this.native;
+    return this.#size;
+  }
+
+  /** Whether this handle was opened read-only (writes through it stay private to this process). */
+  get readOnly(): boolean {
+    return this.native.readOnly;
+  }
+
+  /** Whether `close()` has been called. */
+  get closed(): boolean {
+    return this.#native === null;
+  }
+
+  /**
+   * A zero-copy Buffer over the whole mapping. The same Buffer is returned every time; after
+   * `close()` it (and every view) has length 0.
+   */
+  get buffer(): Buffer {
+    const memory = this.#memory();
+    if (this.#buffer === null) {
+      if (this.#size > bufferConstants.MAX_LENGTH) {
+        throw outOfRange('size', `at most ${bufferConstants.MAX_LENGTH} bytes for a Buffer; use view() on part of the mapping`, this.#size);
+      }
+      this.#buffer = Buffer.from(memory, 0, this.#size);
+    }
+    return this.#buffer;
+  }
+
+  /**
+   * A typed array or DataView over the mapping, without copying.
+   * @param Ctor a typed array constructor (`Int32Array`, `Float64Array`, ...) or `DataView`
+   * @param byteOffset where the view starts; a multiple of the element size
+   * @param length elements in the view (bytes for DataView); defaults to as many as fit
+   */
+  view<C extends ViewConstructor>(Ctor: C, byteOffset = 0, length?: number): InstanceType<C> {
+    if (!viewConstructors.has(Ctor)) {
+      throw invalidArgType('Ctor', 'a typed array constructor or DataView', Ctor);
+    }
+    const memory = this.#memory();
+    const elementSize = Ctor === DataView ? 1 : (Ctor as Exclude<ViewConstructor, DataViewConstructor>).BYTES_PER_ELEMENT;
+    if (typeof byteOffset !== 'number') throw invalidArgType('byteOffset', 'of type number', byteOffset);
+    if (!Number.isInteger(byteOffset) || byteOffset < 0 || byteOffset > this.#size) {
+      throw outOfRange('byteOffset', `an integer from 0 to ${this.#size}`, byteOffset);
+    }
+    if (byteOffset % elementSize !== 0) {
+      throw outOfRange('byteOffset', `a multiple of ${elementSize} for ${Ctor.name}`, byteOffset);
+    }
+    const fits = Math.floor((this.#size - byteOffset) / elementSize);
+    let count = fits;
+    if (length !== undefined) {
+      if (typeof length !== 'number') throw invalidArgType('length', 'of type number', length);
+      if (!Number.isInteger(length) || length < 0 || length > fits) {
+        throw outOfRange('length', `an integer from 0 to ${fits} (elements that fit after byteOffset ${byteOffset})`, length);
+      }
+      count = length;
+    }
+    try {
+      return new (Ctor as new (buffer: ArrayBuffer, byteOffset: number, length: number) => InstanceType<C>)(memory, byteOffset, count);
+    } catch (error) {
+      // The engine's own limit on one typed array's length.
+      throw outOfRange('length', `small enough for one ${Ctor.name} (${(error as Error).message})`, count);
+    }
+  }
+
+  /** Writes the mapping's dirty pages back (msync with MS_SYNC). */
+  flush(): void {
+    this.native.flush();
+  }
+
+  /** The OS's view of the object: size, mode, owner. */
+  stat(): MappingStats {
+    return this.native.stat();
+  }
+
+  /**
+   * Detaches every Buffer and view over the mapping (they read as empty from now on), unmaps it
+   * and releases the descriptor. Idempotent. Never removes the object's name.
+   */
+  close(): void {
+    const native = this.#native;
+    if (native === null) return;
+    this.#native = null;
+    this.#arrayBuffer = null;
+    this.#buffer = null;
+    native.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,0 +1,24 @@
+import { invalidArgValue } from './errors';
+import { validateString } from './validate';
+
+/** Linux's NAME_MAX: the longest name, in bytes, after the leading slash. */
+const POSIX_NAME_MAX = 255;
+
+/**
+ * Normalises a POSIX IPC name (shared memory, and later semaphores and message queues).
+ * `'frames'` and `'/frames'` are the same object, the one C opens with `shm_open("/frames")` and
+ * Python with `SharedMemory(name="frames")`. Returns the name with its leading slash.
+ */
+export function posixName(value: unknown, argName = 'name'): string {
+  const name = validateString(value, argName);
+  const bare = name.startsWith('/') ? name.slice(1) : name;
+  if (bare.length === 0) throw invalidArgValue(argName, value, 'must not be empty');
+  if (bare.includes('/')) throw invalidArgValue(argName, value, 'must not contain "/" after the leading one');
+  if (bare.includes('\0')) throw invalidArgValue(argName, value, 'must not contain null bytes');
+  if (bare === '.' || bare === '..') throw invalidArgValue(argName, value, 'must not be "." or ".."');
+  const bytes = Buffer.byteLength(bare, 'utf8');
+  if (bytes > POSIX_NAME_MAX) {
+    throw invalidArgValue(argName, value, `must be at most ${POSIX_NAME_MAX} bytes after the leading slash (NAME_MAX), not ${bytes}`);
+  }
+  return `/${bare}`;
+}

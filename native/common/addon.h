@@ -1,0 +1,44 @@
+// Per-environment state. Every Node environment (the main thread and each worker thread) gets its
+// own Addon through napi instance data; nothing in the addon is static and mutable.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+#include <unordered_set>
+
+namespace ipckit {
+
+// Anything that owns an OS resource and must release it when its environment tears down.
+class Closeable {
+ public:
+  virtual ~Closeable() = default;
+  // Releases OS resources without calling into JavaScript (the environment may be going away).
+  virtual void ReleaseForTeardown() = 0;
+};
+
+// The set of open handles of one environment. Handles keep it alive through a shared_ptr, so the
+// order in which napi runs finalizers and instance-data cleanup at teardown does not matter.
+class HandleRegistry {
+ public:
+  void Add(Closeable* handle) { open_.insert(handle); }
+  void Remove(Closeable* handle) { open_.erase(handle); }
+  void ReleaseAll();
+
+ private:
+  std::unordered_set<Closeable*> open_;
+};
+
+struct Addon {
+  // Error constructors supplied once by lib/binding.ts, so native code throws the same coded
+  // errors the TypeScript layer does.
+  Napi::FunctionReference systemError;   // (uvErrno, syscall, path?, rawOsCode?) => Error
+  Napi::FunctionReference libraryError;  // (kind, code, message) => Error
+  // Constructors of the wrapped classes, for handles created from native code.
+  Napi::FunctionReference mappingClass;
+  std::shared_ptr<HandleRegistry> registry = std::make_shared<HandleRegistry>();
+
+  static Addon& Of(Napi::Env env) { return *env.GetInstanceData<Addon>(); }
+};
+
+}  // namespace ipckit

@@ -1,0 +1,32 @@
+#include "common/errors.h"
+
+#include "common/addon.h"
+
+namespace ipckit {
+
+Napi::Error SystemError(Napi::Env env, const OsError& error) {
+  Addon& addon = Addon::Of(env);
+  Napi::Value path = error.path.empty() ? env.Undefined() : Napi::String::New(env, error.path);
+  Napi::Value made = addon.systemError.Call({Napi::Number::New(env, ToUvErrno(error.code)),
+                                             Napi::String::New(env, error.syscall), path,
+                                             Napi::Number::New(env, error.code)});
+  return Napi::Error(env, made);
+}
+
+Napi::Error LibraryError(Napi::Env env, ErrorKind kind, const char* code, const std::string& message) {
+  Addon& addon = Addon::Of(env);
+  Napi::Value made = addon.libraryError.Call({Napi::Number::New(env, static_cast<int>(kind)),
+                                              Napi::String::New(env, code),
+                                              Napi::String::New(env, message)});
+  return Napi::Error(env, made);
+}
+
+void HandleRegistry::ReleaseAll() {
+  // Releasing never re-enters the registry (handles only Remove() from their destructors), but
+  // copy first so that stays true if that ever changes.
+  std::unordered_set<Closeable*> open;
+  open.swap(open_);
+  for (Closeable* handle : open) handle->ReleaseForTeardown();
+}
+
+}  // namespace ipckit

@@ -1,0 +1,31 @@
+// Errors that look like Node's own. The OS error is captured where the call failed (on whatever
+// thread) as an OsError, and turned into a JavaScript error later on the JavaScript thread.
+#pragma once
+
+#include <napi.h>
+
+#include <string>
+
+namespace ipckit {
+
+struct OsError {
+  int code;             // errno on POSIX, GetLastError() on Windows
+  const char* syscall;  // static string naming the failing call
+  std::string path;     // the object's name, or empty
+};
+
+// Captures errno (POSIX) or GetLastError() (Windows) right after a failed call.
+OsError LastOsError(const char* syscall, const std::string& path = std::string());
+
+// Translates a platform error code into libuv's negative errno, which Node's error names use.
+// Implemented per platform.
+int ToUvErrno(int osCode);
+
+Napi::Error SystemError(Napi::Env env, const OsError& error);
+
+enum class ErrorKind { kError = 0, kTypeError = 1, kRangeError = 2 };
+Napi::Error LibraryError(Napi::Env env, ErrorKind kind, const char* code, const std::string& message);
+
+[[noreturn]] inline void Throw(Napi::Error error) { throw error; }
+
+}  // namespace ipckit

@@ -1,0 +1,159 @@
+#include "common/mapping.h"
+
+#include "common/errors.h"
+
+namespace ipckit {
+
+namespace {
+
+// Carried through napi_external into the constructor, so JavaScript cannot construct a handle
+// that owns nothing.
+struct PendingMapping {
+  std::shared_ptr<Mapped> mapped;
+  bool created;
+  bool readOnly;
+};
+
+void ReleaseMappedReference(Napi::Env, void*, std::shared_ptr<Mapped>* hint) { delete hint; }
+
+}  // namespace
+
+Napi::Function MappingHandle::DefineClass(Napi::Env env) {
+  return ObjectWrap<MappingHandle>::DefineClass(
+      env, "Mapping",
+      {
+          InstanceMethod<&MappingHandle::ArrayBuffer>("arrayBuffer"),
+          InstanceAccessor<&MappingHandle::Size>("size"),
+          InstanceAccessor<&MappingHandle::Created>("created"),
+          InstanceAccessor<&MappingHandle::ReadOnly>("readOnly"),
+          InstanceAccessor<&MappingHandle::Closed>("closed"),
+          InstanceMethod<&MappingHandle::Flush>("flush"),
+          InstanceMethod<&MappingHandle::Stat>("stat"),
+          InstanceMethod<&MappingHandle::Close>("close"),
+      });
+}
+
+Napi::Object MappingHandle::Wrap(Napi::Env env, std::shared_ptr<Mapped> mapped, bool created,
+                                 bool readOnly) {
+  PendingMapping pending{std::move(mapped), created, readOnly};
+  // If New() throws, `pending` still owns the mapping and releases it on unwind.
+  return Addon::Of(env).mappingClass.New({Napi::External<PendingMapping>::New(env, &pending)});
+}
+
+MappingHandle::MappingHandle(const Napi::CallbackInfo& info) : ObjectWrap<MappingHandle>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsExternal()) {
+    Throw(LibraryError(env, ErrorKind::kTypeError, "ERR_ILLEGAL_CONSTRUCTOR",
+                       "Mapping handles are created by the open functions"));
+  }
+  PendingMapping* pending = info[0].As<Napi::External<PendingMapping>>().Data();
+  mapped_ = std::move(pending->mapped);
+  created_ = pending->created;
+  readOnly_ = pending->readOnly;
+  info.This().As<Napi::Object>().TypeTag(&kTypeTag);
+  registry_ = Addon::Of(env).registry;
+  registry_->Add(this);
+}
+
+MappingHandle::~MappingHandle() {
+  // The finalizer path: the handle was dropped without close(). Release the descriptor but keep
+  // the view mapped, since a Buffer taken from it may still be reachable; the ArrayBuffer's own
+  // finalizer unmaps when the last one goes. Never unlink a name here.
+  registry_->Remove(this);
+  if (mapped_) mapped_->CloseObject();
+}
+
+void MappingHandle::ReleaseForTeardown() {
+  // The environment is going away and no JavaScript will run again in it.
+  if (!mapped_) return;
+  mapped_->Unmap();
+  mapped_->CloseObject();
+  mapped_.reset();
+}
+
+Mapped& MappingHandle::OpenOrThrow(Napi::Env env) {
+  if (!mapped_) {
+    Throw(LibraryError(env, ErrorKind::kError, "ERR_IPC_CLOSED", "The handle is closed"));
+  }
+  return *mapped_;
+}
+
+Napi::Value MappingHandle::ArrayBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Mapped& mapped = OpenOrThrow(env);
+  if (!arrayBuffer_.IsEmpty()) return arrayBuffer_.Value();
+  Napi::ArrayBuffer buffer;
+  if (mapped.size() == 0) {
+    buffer = Napi::ArrayBuffer::New(env, 0);
+  } else {
+    auto* hint = new std::shared_ptr<Mapped>(mapped_);
+    try {
+      buffer = Napi::ArrayBuffer::New(env, mapped.data(), mapped.size(), ReleaseMappedReference, hint);
+    } catch (...) {
+      delete hint;
+      throw;
+    }
+  }
+  arrayBuffer_ = Napi::Reference<Napi::ArrayBuffer>::New(buffer, 1);
+  return buffer;
+}
+
+Napi::Value MappingHandle::Size(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(OpenOrThrow(info.Env()).size()));
+}
+
+Napi::Value MappingHandle::Created(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), created_);
+}
+
+Napi::Value MappingHandle::ReadOnly(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), readOnly_);
+}
+
+Napi::Value MappingHandle::Closed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), !mapped_);
+}
+
+Napi::Value MappingHandle::Flush(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    OpenOrThrow(env).Flush();
+  } catch (const OsError& error) {
+    Throw(SystemError(env, error));
+  }
+  return env.Undefined();
+}
+
+Napi::Value MappingHandle::Stat(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  MappingStat stat;
+  try {
+    stat = OpenOrThrow(env).Stat();
+  } catch (const OsError& error) {
+    Throw(SystemError(env, error));
+  }
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("size", Napi::Number::New(env, stat.size));
+  result.Set("mode", Napi::Number::New(env, stat.mode));
+  result.Set("uid", Napi::Number::New(env, stat.uid));
+  result.Set("gid", Napi::Number::New(env, stat.gid));
+  return result;
+}
+
+Napi::Value MappingHandle::Close(const Napi::CallbackInfo& info) {
+  if (!mapped_) return info.Env().Undefined();
+  // Detach before unmapping: from here on every Buffer and view over this memory has length 0,
+  // so no JavaScript can touch the pages once they are gone.
+  if (!arrayBuffer_.IsEmpty()) {
+    Napi::ArrayBuffer buffer = arrayBuffer_.Value();
+    if (!buffer.IsDetached()) buffer.Detach();
+    arrayBuffer_.Reset();
+  }
+  mapped_->Unmap();
+  mapped_->CloseObject();
+  mapped_.reset();
+  registry_->Remove(this);
+  return info.Env().Undefined();
+}
+
+}  // namespace ipckit

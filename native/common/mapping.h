@@ -1,0 +1,78 @@
+// The one mapping helper every kind of shared memory uses (POSIX shm, mapped files, and later
+// System V shm, memfd and Windows file mappings): a platform object owns the OS handle and the
+// view; MappingHandle exposes it to JavaScript as exactly one external ArrayBuffer.
+#pragma once
+
+#include <napi.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/addon.h"
+
+namespace ipckit {
+
+struct MappingStat {
+  double size;
+  uint32_t mode;
+  uint32_t uid;
+  uint32_t gid;
+};
+
+// A mapped view plus the OS object behind it. Implemented per platform.
+class Mapped {
+ public:
+  virtual ~Mapped() = default;
+  uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  const std::string& name() const { return name_; }
+
+  virtual void Flush() = 0;        // throws OsError
+  virtual MappingStat Stat() = 0;  // throws OsError
+  virtual void CloseObject() noexcept = 0;  // the descriptor/handle; the view stays valid
+  virtual void Unmap() noexcept = 0;        // idempotent
+
+ protected:
+  uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+  std::string name_;
+};
+
+// JavaScript's handle on a mapping. The view outlives the handle while any ArrayBuffer over it is
+// reachable: the ArrayBuffer's finalizer holds a reference to the Mapped object. close() detaches
+// the ArrayBuffer first (every Buffer and view taken from it drops to length 0), then unmaps.
+class MappingHandle : public Napi::ObjectWrap<MappingHandle>, public Closeable {
+ public:
+  static constexpr napi_type_tag kTypeTag = {0x6970636b69744d61ULL, 0x7070696e67763031ULL};
+  static constexpr const char* kKindName = "mapping";
+
+  static Napi::Function DefineClass(Napi::Env env);
+  // Wraps a freshly opened mapping in a new JS handle.
+  static Napi::Object Wrap(Napi::Env env, std::shared_ptr<Mapped> mapped, bool created, bool readOnly);
+
+  explicit MappingHandle(const Napi::CallbackInfo& info);
+  ~MappingHandle() override;
+  void ReleaseForTeardown() override;
+
+ private:
+  Napi::Value ArrayBuffer(const Napi::CallbackInfo& info);
+  Napi::Value Size(const Napi::CallbackInfo& info);
+  Napi::Value Created(const Napi::CallbackInfo& info);
+  Napi::Value ReadOnly(const Napi::CallbackInfo& info);
+  Napi::Value Closed(const Napi::CallbackInfo& info);
+  Napi::Value Flush(const Napi::CallbackInfo& info);
+  Napi::Value Stat(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+
+  Mapped& OpenOrThrow(Napi::Env env);
+
+  std::shared_ptr<Mapped> mapped_;
+  std::shared_ptr<HandleRegistry> registry_;
+  Napi::Reference<Napi::ArrayBuffer> arrayBuffer_;
+  bool created_ = false;
+  bool readOnly_ = false;
+};
+
+}  // namespace ipckit
