@@ -1,3 +1,4 @@
+import { constants as bufferConstants } from 'node:buffer';
 import { binding } from './binding';
 import { unsupportedPlatform } from './errors';
 import { Mapping } from './mapping';
@@ -39,7 +40,7 @@ export class MappedFile extends Mapping {
     if (path.length === 0 || path.includes('\0')) throw invalidArgValue('path', path, 'must be a non-empty path without null bytes');
     const opts = validateObject<MappedFileOptions>(options, 'options');
     const readOnly = validateBoolean(opts.readOnly, 'options.readOnly', false);
-    const size = opts.size === undefined ? -1 : validateInteger(opts.size, 'options.size', 0);
+    const size = opts.size === undefined ? -1 : validateInteger(opts.size, 'options.size', 0, bufferConstants.MAX_LENGTH);
     const create = validateBoolean(opts.create, 'options.create', false);
     const mode = validateMode(opts.mode, 'options.mode', 0o600);
     const reserve = validateBoolean(opts.reserve, 'options.reserve', true);

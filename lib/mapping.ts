@@ -43,6 +43,11 @@ export abstract class Mapping {
   readonly #what: string;
 
   protected constructor(native: NativeMapping, what: string) {
+    if (native.size > bufferConstants.MAX_LENGTH) {
+      // Node exposes external memory through at most MAX_LENGTH bytes (4 GiB on Node 20).
+      native.close();
+      throw outOfRange('size', `at most ${bufferConstants.MAX_LENGTH} bytes (buffer.constants.MAX_LENGTH) to be mapped`, native.size);
+    }
     this.#native = native;
     this.#size = native.size;
     this.#what = what;
@@ -82,12 +87,7 @@ export abstract class Mapping {
    */
   get buffer(): Buffer {
     const memory = this.#memory();
-    if (this.#buffer === null) {
-      if (this.#size > bufferConstants.MAX_LENGTH) {
-        throw outOfRange('size', `at most ${bufferConstants.MAX_LENGTH} bytes for a Buffer; use view() on part of the mapping`, this.#size);
-      }
-      this.#buffer = Buffer.from(memory, 0, this.#size);
-    }
+    this.#buffer ??= Buffer.from(memory, 0, this.#size);
     return this.#buffer;
   }
 

@@ -1,3 +1,4 @@
+import { constants as bufferConstants } from 'node:buffer';
 import { binding, ShmFlags, type NativeMapping } from './binding';
 import { unsupportedPlatform } from './errors';
 import { Mapping } from './mapping';
@@ -5,7 +6,7 @@ import { posixName } from './names';
 import { validateBoolean, validateInteger, validateMode, validateObject } from './validate';
 
 export interface SharedMemoryCreateOptions {
-  /** Size in bytes, at least 1. */
+  /** Size in bytes: at least 1, at most `buffer.constants.MAX_LENGTH` (4 GiB on Node 20). */
   size: number;
   /** Permission bits, applied exactly (not filtered by the umask). Default `0o600`. */
   mode?: number;
@@ -35,7 +36,7 @@ function nativeShm(): Required<Pick<typeof binding, 'openSharedMemory' | 'unlink
 
 function createFlags(options: SharedMemoryCreateOptions | undefined): { size: number; mode: number; flags: number } {
   const opts = validateObject<SharedMemoryCreateOptions>(options, 'options');
-  const size = validateInteger(opts.size, 'options.size', 1);
+  const size = validateInteger(opts.size, 'options.size', 1, bufferConstants.MAX_LENGTH);
   const mode = validateMode(opts.mode, 'options.mode', 0o600);
   const reserve = validateBoolean(opts.reserve, 'options.reserve', true);
   return { size, mode, flags: ShmFlags.CREATE | (reserve ? 0 : ShmFlags.NO_RESERVE) };

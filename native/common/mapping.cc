@@ -86,13 +86,11 @@ Napi::Value MappingHandle::ArrayBuffer(const Napi::CallbackInfo& info) {
   if (mapped.size() == 0) {
     buffer = Napi::ArrayBuffer::New(env, 0);
   } else {
+    // If creation fails Node may already have run the finalizer (it does for a length over
+    // buffer.constants.MAX_LENGTH), so the hint is not freed here; lib/mapping.ts refuses such
+    // lengths before asking.
     auto* hint = new std::shared_ptr<Mapped>(mapped_);
-    try {
-      buffer = Napi::ArrayBuffer::New(env, mapped.data(), mapped.size(), ReleaseMappedReference, hint);
-    } catch (...) {
-      delete hint;
-      throw;
-    }
+    buffer = Napi::ArrayBuffer::New(env, mapped.data(), mapped.size(), ReleaseMappedReference, hint);
   }
   arrayBuffer_ = Napi::Reference<Napi::ArrayBuffer>::New(buffer, 1);
   return buffer;

@@ -1,0 +1,97 @@
+import { execFileSync, spawn, type SpawnOptions } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { SharedMemory } from '../lib';
+
+export const repoRoot = path.join(__dirname, '..');
+export const fixtures = path.join(__dirname, 'fixtures');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const { pattern } = require('./fixtures/pattern') as { pattern: (size: number, seed: number) => Buffer };
+
+let counter = 0;
+
+/** A name no other test (or test run) uses. */
+export function uniqueName(tag: string): string {
+  counter += 1;
+  return `/ipckit-test-${tag}-${process.pid}-${counter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/**
+ * Names created by the current test file; removed after each test whether it passed or not.
+ * Call once at the top of a test file.
+ */
+export function shmNames(tag: string): () => string {
+  const made: string[] = [];
+  afterEach(() => {
+    for (const name of made.splice(0)) {
+      try {
+        SharedMemory.unlink(name);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
+  });
+  return () => {
+    const name = uniqueName(tag);
+    made.push(name);
+    return name;
+  };
+}
+
+export function shmExists(name: string): boolean {
+  return fs.existsSync(path.join('/dev/shm', name.replace(/^\//, '')));
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to completion, collecting its output. */
+export function run(command: string, args: string[], options: SpawnOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (chunk) => (stdout += chunk));
+    child.stderr!.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+export function runNode(script: string, args: string[], options: SpawnOptions & { nodeArgs?: string[] } = {}): Promise<RunResult> {
+  const { nodeArgs = [], ...rest } = options;
+  return run(process.execPath, [...nodeArgs, path.join(fixtures, script), ...args], rest);
+}
+
+let scratch: string | undefined;
+/** A private temporary folder for this test file, removed at exit. */
+export function scratchDir(): string {
+  if (scratch === undefined) {
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'ipckit-test-'));
+    const dir = scratch;
+    process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  }
+  return scratch;
+}
+
+/** Compiles one of test/c/*.c with the system's cc and returns the executable's path. */
+export function compileC(source: string, extraArgs: string[] = []): string {
+  const output = path.join(scratchDir(), path.basename(source, '.c'));
+  if (!fs.existsSync(output)) {
+    execFileSync('cc', ['-O2', '-Wall', '-Werror', '-o', output, path.join(__dirname, 'c', source), ...extraArgs, '-lrt', '-lpthread']);
+  }
+  return output;
+}
+
+/** The Python that has the standard library's multiprocessing.shared_memory (the first on PATH). */
+export const python = process.env.PYTHON ?? 'python3';
+
+/** Open descriptors of this process. */
+export function openFdCount(): number {
+  return fs.readdirSync('/proc/self/fd').length;
+}
