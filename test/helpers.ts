@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type SpawnOptions } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -94,4 +94,29 @@ export const python = process.env.PYTHON ?? 'python3';
 /** Open descriptors of this process. */
 export function openFdCount(): number {
   return fs.readdirSync('/proc/self/fd').length;
+}
+
+/** Starts a Node fixture and resolves once it prints `line`; the caller kills it. */
+export function startNode(script: string, args: string[], line = 'ready', nodeArgs: string[] = []): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(fixtures, script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    child.stderr!.on('data', (chunk) => (stderr += chunk));
+    child.stdout!.on('data', (chunk) => {
+      stdout += chunk;
+      if (stdout.split('\n').includes(line)) resolve(child);
+    });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => reject(new Error(`${script} exited (${code ?? signal}) before "${line}": ${stdout}${stderr}`)));
+  });
+}
+
+/** Kills a child and waits until it is gone. */
+export function kill(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<NodeJS.Signals | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.signalCode);
+    child.once('exit', (_code, sig) => resolve(sig));
+    child.kill(signal);
+  });
 }
