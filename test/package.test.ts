@@ -14,6 +14,7 @@ const npm = (args: string[], cwd: string) =>
 
 let work: string;
 let app: string;
+let installLog: string;
 
 beforeAll(() => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'ipckit-pack-'));
@@ -28,8 +29,10 @@ beforeAll(() => {
   const tarball = npm(['pack', '--silent', '--pack-destination', work], src).trim().split('\n').pop()!;
   app = path.join(work, 'app');
   fs.mkdirSync(app);
-  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
-  npm(['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(work, tarball)], app);
+  // npm 11 skips dependencies' install scripts unless allowed; allow ipckit's so its
+  // `node-gyp-build` runs and has the chance to compile (it must not need to).
+  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true, allowScripts: { ipckit: true } }));
+  installLog = npm(['install', '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts', path.join(work, tarball)], app);
 });
 
 afterAll(() => {
@@ -38,6 +41,8 @@ afterAll(() => {
 
 test('the installed package loads the prebuild and compiled nothing', () => {
   const installed = path.join(app, 'node_modules', 'ipckit');
+  expect(installLog).toContain('node-gyp-build');
+  expect(installLog).not.toMatch(/gyp info|CXX\(target\)/);
   expect(fs.existsSync(path.join(installed, 'build'))).toBe(false);
   const loaded = execFileSync(process.execPath, ['-p', `require('node-gyp-build').path(${JSON.stringify(installed)})`], { cwd: app, encoding: 'utf8' }).trim();
   expect(loaded).toBe(path.join(installed, 'prebuilds', 'linux-x64', 'ipckit.node'));
