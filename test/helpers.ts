@@ -120,3 +120,13 @@ export function kill(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): P
     child.kill(signal);
   });
 }
+
+/** Runs `fn` and returns what it threw; fails the test if it did not throw. */
+export function thrown(fn: () => unknown): NodeJS.ErrnoException {
+  try {
+    fn();
+  } catch (error) {
+    return error as NodeJS.ErrnoException;
+  }
+  throw new Error('expected the call to throw');
+}

@@ -3,21 +3,12 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MappedFile, ErrorCodes } from '../lib';
-import { openFdCount, run, scratchDir } from './helpers';
+import { openFdCount, run, scratchDir, thrown } from './helpers';
 
 let counter = 0;
 function newPath(): string {
   counter += 1;
   return path.join(scratchDir(), `file-${counter}.bin`);
-}
-
-function thrown(fn: () => unknown): NodeJS.ErrnoException {
-  try {
-    fn();
-  } catch (error) {
-    return error as NodeJS.ErrnoException;
-  }
-  throw new Error('expected the call to throw');
 }
 
 test('maps an existing file at its size; writes reach the file', () => {

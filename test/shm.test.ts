@@ -3,18 +3,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SharedMemory, ErrorCodes, IpcError } from '../lib';
-import { fixtures, openFdCount, run, shmExists, shmNames } from './helpers';
+import { fixtures, openFdCount, run, shmExists, shmNames, thrown } from './helpers';
 
 const newName = shmNames('shm');
-
-function thrown(fn: () => unknown): NodeJS.ErrnoException {
-  try {
-    fn();
-  } catch (error) {
-    return error as NodeJS.ErrnoException;
-  }
-  throw new Error('expected the call to throw');
-}
 
 describe('create / open / openOrCreate / unlink', () => {
   test('create makes an object of exactly the asked size, zero-filled, visible under /dev/shm', () => {
