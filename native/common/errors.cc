@@ -6,6 +6,10 @@ namespace ipckit {
 
 Napi::Error SystemError(Napi::Env env, const OsError& error) {
   Addon& addon = Addon::Of(env);
+  if (addon.systemError.IsEmpty()) {
+    // The addon was loaded without lib/binding.ts calling init(): still an Error, never a crash.
+    return Napi::Error::New(env, std::string(error.syscall) + " failed with OS error " + std::to_string(error.code));
+  }
   Napi::Value path = error.path.empty() ? env.Undefined() : Napi::String::New(env, error.path);
   Napi::Value made = addon.systemError.Call({Napi::Number::New(env, ToUvErrno(error.code)),
                                              Napi::String::New(env, error.syscall), path,
@@ -15,6 +19,7 @@ Napi::Error SystemError(Napi::Env env, const OsError& error) {
 
 Napi::Error LibraryError(Napi::Env env, ErrorKind kind, const char* code, const std::string& message) {
   Addon& addon = Addon::Of(env);
+  if (addon.libraryError.IsEmpty()) return Napi::Error::New(env, std::string(code) + ": " + message);
   Napi::Value made = addon.libraryError.Call({Napi::Number::New(env, static_cast<int>(kind)),
                                               Napi::String::New(env, code),
                                               Napi::String::New(env, message)});
