@@ -16,13 +16,17 @@
       "sources": [
         "native/addon.cc",
         "native/common/errors.cc",
-        "native/common/mapping.cc"
+        "native/common/mapping.cc",
+        "native/common/waiter.cc"
       ],
       "conditions": [
         ["OS=='linux'", {
           "sources": [
             "native/posix/errors.cc",
-            "native/posix/shm.cc"
+            "native/posix/interrupt.cc",
+            "native/posix/posix_mq.cc",
+            "native/posix/shm.cc",
+            "native/posix/sysv_mq.cc"
           ],
           "libraries": ["-lrt"]
         }]

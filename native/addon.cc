@@ -7,6 +7,8 @@
 
 #if defined(__linux__)
 #include "posix/shm.h"
+#include "posix/posix_mq.h"
+#include "posix/sysv_mq.h"
 #endif
 
 namespace ipckit {
@@ -33,8 +35,13 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<Addon>(addon);
   // Runs when this environment (the process, or one worker thread) tears down: close every handle
   // that is still open. The registry is shared with the handles, so it outlives this Addon.
+  addon->waiters = std::make_shared<WaiterPool>(env);
   std::shared_ptr<HandleRegistry> registry = addon->registry;
-  env.AddCleanupHook([registry]() { registry->ReleaseAll(); });
+  std::shared_ptr<WaiterPool> waiters = addon->waiters;
+  env.AddCleanupHook([registry, waiters]() {
+    registry->ReleaseAll();
+    waiters->Shutdown();
+  });
 
   exports.Set("init", Napi::Function::New<Init>(env, "init"));
   Napi::Function mapping = MappingHandle::DefineClass(env);
@@ -44,6 +51,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
 #if defined(__linux__)
   exports.Set("platform", Napi::String::New(env, "posix"));
   posix::InitSharedMemory(env, exports);
+  posix::InitSysVMessageQueue(env, exports);
+  posix::InitPosixMessageQueue(env, exports);
 #else
   exports.Set("platform", Napi::String::New(env, "unsupported"));
 #endif

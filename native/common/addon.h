@@ -7,6 +7,8 @@
 #include <memory>
 #include <unordered_set>
 
+#include "common/waiter.h"
+
 namespace ipckit {
 
 // Anything that owns an OS resource and must release it when its environment tears down.
@@ -36,7 +38,12 @@ struct Addon {
   Napi::FunctionReference libraryError;  // (kind, code, message) => Error
   // Constructors of the wrapped classes, for handles created from native code.
   Napi::FunctionReference mappingClass;
+  Napi::FunctionReference sysvQueueClass;
+  Napi::FunctionReference posixQueueClass;
   std::shared_ptr<HandleRegistry> registry = std::make_shared<HandleRegistry>();
+  // Created eagerly in Register(), so its ThreadSafeFunction exists before the cleanup hook that
+  // shuts it down is added (hooks run last-added first).
+  std::shared_ptr<WaiterPool> waiters;
 
   static Addon& Of(Napi::Env env) { return *env.GetInstanceData<Addon>(); }
 };

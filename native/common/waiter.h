@@ -1,0 +1,102 @@
+// The waiting model for kernel waits that have no descriptor to poll (System V msgrcv, msgsnd,
+// semop, ...): a dedicated waiter thread blocks in the call, never a libuv threadpool thread, and
+// hands the result back to the JavaScript thread through one ThreadSafeFunction per environment.
+// Waits that do have a descriptor (POSIX message queues on Linux) use uv_poll instead.
+#pragma once
+
+#include <napi.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_set>
+
+namespace ipckit {
+
+class WaiterPool;
+
+// One blocking operation, with its Promise. Subclasses do the call in Execute() and settle the
+// Promise in Settle().
+class BlockingOp {
+ public:
+  explicit BlockingOp(Napi::Env env) : deferred_(Napi::Promise::Deferred::New(env)) {}
+  virtual ~BlockingOp() = default;
+
+  // On a waiter thread. Blocks in the kernel; must return promptly once StopRequested() is true
+  // and the call it is in fails with EINTR (or the platform's equivalent).
+  virtual void Execute() = 0;
+  // On the JavaScript thread, once Execute() has returned. If the call did not complete because
+  // a stop was requested, reject with StopCode().
+  virtual void Settle(Napi::Env env) = 0;
+
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+  bool StopRequested() const { return stop_.load(std::memory_order_acquire); }
+  const std::string& StopCode() const { return stopCode_; }
+  bool referenced() const { return referenced_; }
+
+ protected:
+  Napi::Promise::Deferred deferred_;
+
+ private:
+  friend class WaiterPool;
+  std::atomic<bool> stop_{false};
+  std::string stopCode_;        // written on the JS thread before stop_ is set
+  bool referenced_ = true;      // JS thread only
+  bool executing_ = false;      // under the pool's mutex
+  std::thread::native_handle_type thread_{};  // valid while executing_
+};
+
+// Per-environment pool of waiter threads. Threads are started on demand (every pending operation
+// has a thread of its own, so one long wait never delays another) and linger briefly when idle.
+class WaiterPool {
+ public:
+  explicit WaiterPool(Napi::Env env);
+  ~WaiterPool();
+
+  // Starts `op` on a waiter thread; the pool owns it until it is settled.
+  void Submit(std::unique_ptr<BlockingOp> op, bool referenced);
+  // Asks a pending op to stop; it settles (rejecting with `code`) unless it completed first.
+  void Stop(BlockingOp* op, const char* code);
+  // Whether the op keeps the event loop alive.
+  void SetReferenced(BlockingOp* op, bool referenced);
+  // Environment teardown: stops every op, waits for the threads, settles nothing.
+  void Shutdown();
+
+ private:
+  static void Drain(Napi::Env env, Napi::Function, WaiterPool* pool, void*);
+  using Tsfn = Napi::TypedThreadSafeFunction<WaiterPool, void, Drain>;
+  void ThreadMain();
+  void AdjustRef(int delta);
+  // A stop signal can land just before the thread enters its call; this thread re-sends it
+  // every millisecond until each stopped op has left its call.
+  void Kicker();
+
+  Napi::Env env_;
+  Tsfn tsfn_;
+  int referencedCount_ = 0;  // JS thread only
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable exited_;
+  std::condition_variable kick_;
+  std::deque<BlockingOp*> queue_;
+  std::deque<BlockingOp*> done_;
+  std::unordered_set<BlockingOp*> owned_;
+  int idle_ = 0;
+  int live_ = 0;
+  bool shutdown_ = false;
+  bool kicking_ = false;
+};
+
+// Platform hooks (native/posix/interrupt.cc): a signal with a no-op handler, installed without
+// SA_RESTART, makes a blocked system call in the target thread fail with EINTR.
+void PrepareInterrupts();
+void InterruptThread(std::thread::native_handle_type thread);
+std::thread::native_handle_type CurrentThread();
+// Blocks, in the calling waiter thread, every signal but the interrupt one.
+void ConfigureWaiterThreadSignals();
+
+}  // namespace ipckit

@@ -1,0 +1,497 @@
+// System V message queues: msgget, msgsnd, msgrcv, msgctl. Non-waiting calls run on the
+// JavaScript thread with IPC_NOWAIT; waits run on the addon's own waiter threads.
+#include "posix/sysv_mq.h"
+
+#include <errno.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "common/addon.h"
+#include "common/bytes.h"
+#include "common/errors.h"
+#include "common/waiter.h"
+
+namespace ipckit::posix {
+
+namespace {
+
+constexpr uint32_t kCreate = 1;
+constexpr uint32_t kExclusive = 2;
+constexpr uint32_t kPrivate = 4;
+
+long ReadProcLong(const char* path, long fallback) {
+  FILE* file = std::fopen(path, "r");
+  if (file == nullptr) return fallback;
+  long value = fallback;
+  if (std::fscanf(file, "%ld", &value) != 1) value = fallback;
+  std::fclose(file);
+  return value;
+}
+
+std::string KeyName(double key) {
+  if (key == 0) return "IPC_PRIVATE";
+  char text[32];
+  std::snprintf(text, sizeof text, "0x%08x", static_cast<unsigned>(static_cast<int64_t>(key)));
+  return text;
+}
+
+Napi::Error TooLarge(Napi::Env env, const std::string& message) {
+  return LibraryError(env, ErrorKind::kError, "ERR_IPC_MESSAGE_TOO_LARGE", message);
+}
+
+class SysVQueue;
+
+// A message buffer as msgsnd/msgrcv want it: a long type, then the bytes.
+class MessageBuffer {
+ public:
+  void Reserve(size_t textSize) {
+    if (textSize <= capacity_ && storage_) return;
+    storage_.reset(new long[1 + (textSize + sizeof(long) - 1) / sizeof(long)]);
+    capacity_ = textSize;
+  }
+  long& type() { return storage_[0]; }
+  char* text() { return reinterpret_cast<char*>(storage_.get() + 1); }
+  void* raw() { return storage_.get(); }
+
+ private:
+  std::unique_ptr<long[]> storage_;
+  size_t capacity_ = 0;
+};
+
+class SysVQueue : public Napi::ObjectWrap<SysVQueue>, public Closeable {
+ public:
+  static constexpr napi_type_tag kTypeTag = {0x6970636b69745356ULL, 0x6d73677175657565ULL};
+  static constexpr const char* kKindName = "System V message queue";
+
+  static Napi::Function DefineClass(Napi::Env env) {
+    return ObjectWrap<SysVQueue>::DefineClass(
+        env, "SysVQueue",
+        {
+            InstanceAccessor<&SysVQueue::Id>("id"),
+            InstanceAccessor<&SysVQueue::Created>("created"),
+            InstanceAccessor<&SysVQueue::MessageMax>("msgmax"),
+            InstanceMethod<&SysVQueue::TrySend>("trySend"),
+            InstanceMethod<&SysVQueue::TryReceive>("tryReceive"),
+            InstanceMethod<&SysVQueue::Send>("send"),
+            InstanceMethod<&SysVQueue::Receive>("receive"),
+            InstanceMethod<&SysVQueue::Stop>("stop"),
+            InstanceMethod<&SysVQueue::Ref>("ref"),
+            InstanceMethod<&SysVQueue::Unref>("unref"),
+            InstanceMethod<&SysVQueue::Stat>("stat"),
+            InstanceMethod<&SysVQueue::Set>("set"),
+            InstanceMethod<&SysVQueue::Remove>("remove"),
+            InstanceMethod<&SysVQueue::Close>("close"),
+        });
+  }
+
+  struct Pending {
+    int id;
+    double key;
+    bool created;
+  };
+
+  explicit SysVQueue(const Napi::CallbackInfo& info) : ObjectWrap<SysVQueue>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 1 || !info[0].IsExternal()) {
+      Throw(LibraryError(env, ErrorKind::kTypeError, "ERR_ILLEGAL_CONSTRUCTOR", "queues are created by the open functions"));
+    }
+    Pending* pending = info[0].As<Napi::External<Pending>>().Data();
+    id_ = pending->id;
+    key_ = pending->key;
+    created_ = pending->created;
+    msgmax_ = static_cast<size_t>(ReadProcLong("/proc/sys/kernel/msgmax", 8192));
+    info.This().As<Napi::Object>().TypeTag(&kTypeTag);
+    Addon& addon = Addon::Of(env);
+    registry_ = addon.registry;
+    waiters_ = addon.waiters;
+    registry_->Add(this);
+  }
+
+  ~SysVQueue() override { registry_->Remove(this); }
+
+  void ReleaseForTeardown() override {
+    // The waiter pool's own teardown stops and frees the operations.
+    pending_.clear();
+    closed_ = true;
+  }
+
+  int id() const { return id_; }
+  const std::string& name() const {
+    if (name_.empty()) name_ = KeyName(key_);
+    return name_;
+  }
+  void Forget(double opId) { pending_.erase(opId); }
+
+  Napi::Error OsFailure(Napi::Env env, int code, const char* syscall) const {
+    if (code == E2BIG && std::strcmp(syscall, "msgrcv") == 0) {
+      return TooLarge(env, "the next message is larger than maxSize; pass a larger maxSize, or noError: true to truncate it");
+    }
+    return SystemError(env, OsError{code, syscall, name()});
+  }
+
+ private:
+  friend class SysVSendOp;
+  friend class SysVReceiveOp;
+
+  void CheckOpen(Napi::Env env) const {
+    if (closed_) Throw(LibraryError(env, ErrorKind::kError, "ERR_IPC_CLOSED", "The System V message queue is closed"));
+  }
+
+  void CheckSendSize(Napi::Env env, size_t length) const {
+    if (length > msgmax_) {
+      Throw(TooLarge(env, "a message of " + std::to_string(length) + " bytes exceeds the kernel's msgmax of " +
+                              std::to_string(msgmax_) + " bytes (/proc/sys/kernel/msgmax)"));
+    }
+  }
+
+  // A message that can never fit would wait forever: refuse it instead.
+  void CheckFitsQueue(Napi::Env env, size_t length) const {
+    struct msqid_ds ds;
+    if (msgctl(id_, IPC_STAT, &ds) != 0) Throw(OsFailure(env, errno, "msgctl"));
+    if (length > ds.msg_qbytes) {
+      Throw(TooLarge(env, "a message of " + std::to_string(length) + " bytes can never fit a queue of " +
+                              std::to_string(ds.msg_qbytes) + " bytes (its maxBytes, msg_qbytes)"));
+    }
+  }
+
+  Napi::Value Id(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), id_); }
+  Napi::Value Created(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), created_); }
+  Napi::Value MessageMax(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(msgmax_)); }
+
+  // trySend(type, data): boolean
+  Napi::Value TrySend(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env);
+    long type = static_cast<long>(info[0].As<Napi::Number>().Int64Value());
+    ByteSpan bytes = BytesOf(info[1]);
+    CheckSendSize(env, bytes.length);
+    scratch_.Reserve(bytes.length);
+    scratch_.type() = type;
+    if (bytes.length) std::memcpy(scratch_.text(), bytes.data, bytes.length);
+    for (;;) {
+      if (msgsnd(id_, scratch_.raw(), bytes.length, IPC_NOWAIT) == 0) return Napi::Boolean::New(env, true);
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        CheckFitsQueue(env, bytes.length);
+        return Napi::Boolean::New(env, false);
+      }
+      Throw(OsFailure(env, errno, "msgsnd"));
+    }
+  }
+
+  // tryReceive(type, maxSize, noError): { type, data } | null
+  Napi::Value TryReceive(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env);
+    long type = static_cast<long>(info[0].As<Napi::Number>().Int64Value());
+    size_t maxSize = static_cast<size_t>(info[1].As<Napi::Number>().Int64Value());
+    int flags = IPC_NOWAIT | (info[2].As<Napi::Boolean>().Value() ? MSG_NOERROR : 0);
+    scratch_.Reserve(maxSize);
+    for (;;) {
+      ssize_t n = msgrcv(id_, scratch_.raw(), maxSize, type, flags);
+      if (n >= 0) return Message(env, scratch_.type(), scratch_.text(), static_cast<size_t>(n));
+      if (errno == EINTR) continue;
+      if (errno == ENOMSG) return env.Null();
+      Throw(OsFailure(env, errno, "msgrcv"));
+    }
+  }
+
+ public:
+  static Napi::Object Message(Napi::Env env, long type, const char* data, size_t length) {
+    Napi::Object message = Napi::Object::New(env);
+    message.Set("type", Napi::Number::New(env, static_cast<double>(type)));
+    message.Set("data", Napi::Buffer<char>::Copy(env, data, length));
+    return message;
+  }
+
+ private:
+  Napi::Value Send(const Napi::CallbackInfo& info);
+  Napi::Value Receive(const Napi::CallbackInfo& info);
+
+  // stop(opId, code): asks a pending operation to settle with the library error `code`.
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    double opId = info[0].As<Napi::Number>().DoubleValue();
+    std::string code = info[1].As<Napi::String>().Utf8Value();
+    auto it = pending_.find(opId);
+    if (it != pending_.end()) waiters_->Stop(it->second, code == "ERR_IPC_TIMEOUT" ? "ERR_IPC_TIMEOUT" : code == "ERR_IPC_ABORTED" ? "ERR_IPC_ABORTED" : "ERR_IPC_CLOSED");
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Ref(const Napi::CallbackInfo& info) {
+    referenced_ = true;
+    for (auto& [id, op] : pending_) waiters_->SetReferenced(op, true);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Unref(const Napi::CallbackInfo& info) {
+    referenced_ = false;
+    for (auto& [id, op] : pending_) waiters_->SetReferenced(op, false);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Stat(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env);
+    struct msqid_ds ds;
+    if (msgctl(id_, IPC_STAT, &ds) != 0) Throw(OsFailure(env, errno, "msgctl"));
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("messages", Napi::Number::New(env, static_cast<double>(ds.msg_qnum)));
+    result.Set("bytes", Napi::Number::New(env, static_cast<double>(ds.__msg_cbytes)));
+    result.Set("maxBytes", Napi::Number::New(env, static_cast<double>(ds.msg_qbytes)));
+    result.Set("lastSendPid", Napi::Number::New(env, ds.msg_lspid));
+    result.Set("lastReceivePid", Napi::Number::New(env, ds.msg_lrpid));
+    result.Set("lastSendTime", Napi::Number::New(env, static_cast<double>(ds.msg_stime)));
+    result.Set("lastReceiveTime", Napi::Number::New(env, static_cast<double>(ds.msg_rtime)));
+    result.Set("changeTime", Napi::Number::New(env, static_cast<double>(ds.msg_ctime)));
+    result.Set("mode", Napi::Number::New(env, ds.msg_perm.mode & 0777));
+    result.Set("uid", Napi::Number::New(env, ds.msg_perm.uid));
+    result.Set("gid", Napi::Number::New(env, ds.msg_perm.gid));
+    result.Set("cuid", Napi::Number::New(env, ds.msg_perm.cuid));
+    result.Set("cgid", Napi::Number::New(env, ds.msg_perm.cgid));
+    return result;
+  }
+
+  // set(mode | -1, maxBytes | -1)
+  Napi::Value Set(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env);
+    double mode = info[0].As<Napi::Number>().DoubleValue();
+    double maxBytes = info[1].As<Napi::Number>().DoubleValue();
+    struct msqid_ds ds;
+    if (msgctl(id_, IPC_STAT, &ds) != 0) Throw(OsFailure(env, errno, "msgctl"));
+    if (mode >= 0) ds.msg_perm.mode = (ds.msg_perm.mode & ~0777) | (static_cast<unsigned>(mode) & 0777);
+    if (maxBytes >= 0) ds.msg_qbytes = static_cast<msglen_t>(maxBytes);
+    if (msgctl(id_, IPC_SET, &ds) != 0) Throw(OsFailure(env, errno, "msgctl"));
+    return env.Undefined();
+  }
+
+  Napi::Value Remove(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env);
+    if (msgctl(id_, IPC_RMID, nullptr) != 0) Throw(OsFailure(env, errno, "msgctl"));
+    return env.Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (closed_) return info.Env().Undefined();
+    closed_ = true;
+    for (auto& [id, op] : pending_) waiters_->Stop(op, "ERR_IPC_CLOSED");
+    return info.Env().Undefined();
+  }
+
+  int id_ = -1;
+  double key_ = 0;
+  bool created_ = false;
+  bool closed_ = false;
+  bool referenced_ = true;
+  size_t msgmax_ = 8192;
+  mutable std::string name_;
+  MessageBuffer scratch_;
+  std::unordered_map<double, BlockingOp*> pending_;
+  std::shared_ptr<HandleRegistry> registry_;
+  std::shared_ptr<WaiterPool> waiters_;
+};
+
+// Pins the queue's JS object while an operation is in flight and unregisters the operation once
+// it settles.
+class SysVOp : public BlockingOp {
+ public:
+  SysVOp(Napi::Env env, SysVQueue* queue, Napi::Object self, double opId)
+      : BlockingOp(env), queue_(queue), self_(Napi::Persistent(self)), opId_(opId), id_(queue->id()) {}
+
+ protected:
+  void Finish() { queue_->Forget(opId_); }
+  SysVQueue* queue_;
+  Napi::ObjectReference self_;
+  double opId_;
+  int id_;
+  int error_ = 0;
+  bool stopped_ = false;
+};
+
+class SysVSendOp final : public SysVOp {
+ public:
+  SysVSendOp(Napi::Env env, SysVQueue* queue, Napi::Object self, double opId, long type, ByteSpan bytes)
+      : SysVOp(env, queue, self, opId), length_(bytes.length) {
+    // Copied now: the caller may reuse or drop its buffer as soon as send() returns.
+    message_.Reserve(bytes.length);
+    message_.type() = type;
+    if (bytes.length) std::memcpy(message_.text(), bytes.data, bytes.length);
+  }
+
+  void Execute() override {
+    for (;;) {
+      if (StopRequested()) {
+        stopped_ = true;
+        return;
+      }
+      if (msgsnd(id_, message_.raw(), length_, 0) == 0) return;
+      if (errno != EINTR) {
+        error_ = errno;
+        return;
+      }
+    }
+  }
+
+  void Settle(Napi::Env env) override {
+    Finish();
+    if (stopped_) {
+      deferred_.Reject(LibraryError(env, ErrorKind::kError, StopCode().c_str(), StopMessage()).Value());
+    } else if (error_ != 0) {
+      deferred_.Reject(queue_->OsFailure(env, error_, "msgsnd").Value());
+    } else {
+      deferred_.Resolve(env.Undefined());
+    }
+  }
+
+ private:
+  std::string StopMessage() const {
+    if (StopCode() == "ERR_IPC_TIMEOUT") return "The send timed out";
+    if (StopCode() == "ERR_IPC_ABORTED") return "The send was aborted";
+    return "The System V message queue was closed";
+  }
+  MessageBuffer message_;
+  size_t length_;
+};
+
+class SysVReceiveOp final : public SysVOp {
+ public:
+  SysVReceiveOp(Napi::Env env, SysVQueue* queue, Napi::Object self, double opId, long type, size_t maxSize, bool noError)
+      : SysVOp(env, queue, self, opId), type_(type), maxSize_(maxSize), flags_(noError ? MSG_NOERROR : 0) {
+    message_.Reserve(maxSize);
+  }
+
+  void Execute() override {
+    for (;;) {
+      if (StopRequested()) {
+        stopped_ = true;
+        return;
+      }
+      ssize_t n = msgrcv(id_, message_.raw(), maxSize_, type_, flags_);
+      if (n >= 0) {
+        received_ = static_cast<size_t>(n);
+        got_ = true;
+        return;
+      }
+      if (errno != EINTR) {
+        error_ = errno;
+        return;
+      }
+    }
+  }
+
+  void Settle(Napi::Env env) override {
+    Finish();
+    if (got_) {
+      // A message that arrived as the stop was requested is delivered, never dropped.
+      deferred_.Resolve(SysVQueue::Message(env, message_.type(), message_.text(), received_));
+    } else if (stopped_) {
+      const char* message = StopCode() == "ERR_IPC_TIMEOUT"   ? "The receive timed out"
+                            : StopCode() == "ERR_IPC_ABORTED" ? "The receive was aborted"
+                                                              : "The System V message queue was closed";
+      deferred_.Reject(LibraryError(env, ErrorKind::kError, StopCode().c_str(), message).Value());
+    } else {
+      deferred_.Reject(queue_->OsFailure(env, error_, "msgrcv").Value());
+    }
+  }
+
+ private:
+  MessageBuffer message_;
+  long type_;
+  size_t maxSize_;
+  int flags_;
+  size_t received_ = 0;
+  bool got_ = false;
+};
+
+// send(opId, type, data): Promise<void>, waiting for room on a waiter thread.
+Napi::Value SysVQueue::Send(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env);
+  double opId = info[0].As<Napi::Number>().DoubleValue();
+  long type = static_cast<long>(info[1].As<Napi::Number>().Int64Value());
+  ByteSpan bytes = BytesOf(info[2]);
+  CheckSendSize(env, bytes.length);
+  CheckFitsQueue(env, bytes.length);
+  auto op = std::make_unique<SysVSendOp>(env, this, info.This().As<Napi::Object>(), opId, type, bytes);
+  Napi::Promise promise = op->Promise();
+  pending_[opId] = op.get();
+  waiters_->Submit(std::move(op), referenced_);
+  return promise;
+}
+
+// receive(opId, type, maxSize, noError): Promise<{ type, data }>, waiting on a waiter thread.
+Napi::Value SysVQueue::Receive(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env);
+  double opId = info[0].As<Napi::Number>().DoubleValue();
+  long type = static_cast<long>(info[1].As<Napi::Number>().Int64Value());
+  size_t maxSize = static_cast<size_t>(info[2].As<Napi::Number>().Int64Value());
+  bool noError = info[3].As<Napi::Boolean>().Value();
+  auto op = std::make_unique<SysVReceiveOp>(env, this, info.This().As<Napi::Object>(), opId, type, maxSize, noError);
+  Napi::Promise promise = op->Promise();
+  pending_[opId] = op.get();
+  waiters_->Submit(std::move(op), referenced_);
+  return promise;
+}
+
+// openSysVQueue(key, flags, mode): SysVQueue
+Napi::Value OpenSysVQueue(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double keyValue = info[0].As<Napi::Number>().DoubleValue();
+  uint32_t flags = info[1].As<Napi::Number>().Uint32Value();
+  int mode = static_cast<int>(info[2].As<Napi::Number>().Uint32Value() & 0777);
+  key_t key = (flags & kPrivate) ? IPC_PRIVATE : static_cast<key_t>(static_cast<int64_t>(keyValue));
+  std::string name = (flags & kPrivate) ? "IPC_PRIVATE" : KeyName(keyValue);
+  bool created = false;
+  int id = -1;
+  if (flags & kCreate) {
+    id = msgget(key, IPC_CREAT | IPC_EXCL | mode);
+    if (id >= 0) {
+      created = true;
+    } else if (errno == EEXIST && !(flags & kExclusive)) {
+      id = msgget(key, 0);
+    }
+  } else {
+    id = msgget(key, 0);
+  }
+  if (id < 0) {
+    int code = errno;
+    if (code == ENOSPC) {
+      Throw(SystemError(env, OsError{code, "msgget", name + " (the system's limit of queues, /proc/sys/kernel/msgmni = " +
+                                                        std::to_string(ReadProcLong("/proc/sys/kernel/msgmni", 0)) + ", is reached)"}));
+    }
+    Throw(SystemError(env, OsError{code, "msgget", name}));
+  }
+  SysVQueue::Pending pending{id, keyValue, created};
+  return Addon::Of(env).sysvQueueClass.New({Napi::External<SysVQueue::Pending>::New(env, &pending)});
+}
+
+// ftok(path, projId): number
+Napi::Value Ftok(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  int projId = static_cast<int>(info[1].As<Napi::Number>().Int32Value());
+  key_t key = ftok(path.c_str(), projId);
+  if (key == -1) Throw(SystemError(env, LastOsError("ftok", path)));
+  return Napi::Number::New(env, key);
+}
+
+}  // namespace
+
+void InitSysVMessageQueue(Napi::Env env, Napi::Object exports) {
+  Napi::Function queueClass = SysVQueue::DefineClass(env);
+  Addon::Of(env).sysvQueueClass = Napi::Persistent(queueClass);
+  exports.Set("SysVQueue", queueClass);
+  exports.Set("openSysVQueue", Napi::Function::New<OpenSysVQueue>(env, "openSysVQueue"));
+  exports.Set("ftok", Napi::Function::New<Ftok>(env, "ftok"));
+}
+
+}  // namespace ipckit::posix
