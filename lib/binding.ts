@@ -15,6 +15,53 @@ export interface NativeMapping {
   close(): void;
 }
 
+/** A System V message as the addon returns it. */
+export interface NativeSysVMessage {
+  type: number;
+  data: Buffer;
+}
+
+/** A native System V message queue handle (native/posix/sysv_mq.cc). */
+export interface NativeSysVQueue {
+  readonly id: number;
+  readonly created: boolean;
+  readonly msgmax: number;
+  trySend(type: number, data: Uint8Array): boolean;
+  tryReceive(type: number, maxSize: number, noError: boolean): NativeSysVMessage | null;
+  send(opId: number, type: number, data: Uint8Array): Promise<void>;
+  receive(opId: number, type: number, maxSize: number, noError: boolean): Promise<NativeSysVMessage>;
+  stop(opId: number, code: string): void;
+  ref(): void;
+  unref(): void;
+  stat(): {
+    messages: number; bytes: number; maxBytes: number; lastSendPid: number; lastReceivePid: number;
+    lastSendTime: number; lastReceiveTime: number; changeTime: number; mode: number; uid: number; gid: number; cuid: number; cgid: number;
+  };
+  set(mode: number, maxBytes: number): void;
+  remove(): void;
+  close(): void;
+}
+
+/** A POSIX message as the addon returns it. */
+export interface NativePosixMessage {
+  data: Buffer;
+  priority: number;
+}
+
+/** A native POSIX message queue handle (native/posix/posix_mq.cc). */
+export interface NativePosixQueue {
+  readonly created: boolean;
+  attributes(): { maxMessages: number; messageSize: number; currentMessages: number };
+  trySend(data: Uint8Array, priority: number): boolean;
+  tryReceive(): NativePosixMessage | null;
+  send(opId: number, data: Uint8Array, priority: number): Promise<void>;
+  receive(opId: number): Promise<NativePosixMessage>;
+  stop(opId: number, code: string): void;
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+
 interface NativeBinding {
   readonly platform: 'posix' | 'unsupported';
   init(
@@ -25,6 +72,10 @@ interface NativeBinding {
   openSharedMemory?(name: string, flags: number, mode: number, size: number): NativeMapping;
   unlinkSharedMemory?(name: string): void;
   openFile?(path: string, readOnly: boolean, size: number, create: boolean, mode: number, reserve: boolean): NativeMapping;
+  openSysVQueue?(key: number, flags: number, mode: number): NativeSysVQueue;
+  ftok?(path: string, projId: number): number;
+  openPosixQueue?(name: string, flags: number, mode: number, maxMessages: number, messageSize: number, defaultMaxMessages: number, defaultMessageSize: number): NativePosixQueue;
+  unlinkPosixQueue?(name: string): void;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -35,6 +86,13 @@ export const packageRoot = path.join(__dirname, '..');
 
 export const binding = load(packageRoot) as NativeBinding;
 binding.init(systemError, libraryError);
+
+/** Flags of `openSysVQueue` and `openPosixQueue`, mirroring native/posix/sysv_mq.cc and posix_mq.cc. */
+export const QueueFlags = {
+  CREATE: 1,
+  EXCLUSIVE: 2,
+  PRIVATE: 4,
+} as const;
 
 /** Flags of `openSharedMemory`, mirroring native/posix/shm.cc. */
 export const ShmFlags = {

@@ -8,6 +8,8 @@ export const ErrorCodes = {
   TIMEOUT: 'ERR_IPC_TIMEOUT',
   /** A wait was cancelled through its `AbortSignal`. */
   ABORTED: 'ERR_IPC_ABORTED',
+  /** A message is larger than the queue (or the receive's `maxSize`) allows. */
+  MESSAGE_TOO_LARGE: 'ERR_IPC_MESSAGE_TOO_LARGE',
   /** The primitive does not exist on this operating system. */
   UNSUPPORTED_PLATFORM: 'ERR_IPC_UNSUPPORTED_PLATFORM',
 } as const;

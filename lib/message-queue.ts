@@ -1,0 +1,233 @@
+// What both kinds of message queue share: ordered sends with a non-waiting fast path, receives
+// that try first and wait only when the queue is empty, timeouts, aborts, close, ref/unref and
+// async iteration. The kind-specific classes supply the native calls.
+import { closedError, ErrorCodes, IpcError, invalidArgType } from './errors';
+import { abortedError, timeoutError, validateWaitOptions, Waits, type WaitOptions } from './waiting';
+
+/** The data a message can be made of. Strings are sent as UTF-8. */
+export type MessageData = string | ArrayBufferView | ArrayBuffer;
+
+export function toBytes(data: unknown): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  throw invalidArgType('data', 'a string, Buffer, TypedArray, DataView or ArrayBuffer', data);
+}
+
+/**
+ * How one kind of queue sends: now (never waiting), or as a native wait. `arg` is the kind's
+ * per-message number (System V type, POSIX priority).
+ */
+export interface SendBackend {
+  trySend(bytes: Uint8Array, arg: number): boolean;
+  send(id: number, bytes: Uint8Array, arg: number): Promise<void>;
+  stop(id: number, code: string): void;
+}
+
+interface QueuedSend {
+  bytes: Uint8Array;
+  arg: number;
+  backend: SendBackend;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+  disarm: () => void;
+  settled: boolean;
+  id: number; // non-zero once it is a native wait
+}
+
+export abstract class MessageQueueBase<M> implements AsyncIterable<M> {
+  protected readonly waits = new Waits();
+  #closed = false;
+  #sends: QueuedSend[] = [];
+  #receiving = 0;
+  readonly #what: string;
+
+  protected constructor(what: string) {
+    this.#what = what;
+  }
+
+  /** Whether `close()` has been called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  protected checkOpen(): void {
+    if (this.#closed) throw closedError(this.#what);
+  }
+
+  protected abstract nativeRef(): void;
+  protected abstract nativeUnref(): void;
+  protected abstract nativeClose(): void;
+
+  /** Whether sends are queued behind each other on this handle (trySend then refuses, keeping order). */
+  protected get sending(): boolean {
+    return this.#sends.length > 0;
+  }
+
+  /** Whether a receive is waiting on this handle (later receives then wait their turn). */
+  protected get receiving(): boolean {
+    return this.#receiving > 0;
+  }
+
+  /**
+   * Sends in call order: right away when nothing is queued on this handle and the queue has
+   * room; otherwise the bytes are copied now and sent when their turn comes.
+   */
+  protected sendOrdered(bytes: Uint8Array, arg: number, options: WaitOptions, backend: SendBackend): Promise<void> {
+    const { timeout, signal } = validateWaitOptions(options);
+    this.checkOpen();
+    if (signal?.aborted) return Promise.reject(abortedError('send'));
+    if (this.#sends.length === 0 && backend.trySend(bytes, arg)) return Promise.resolve();
+    if (timeout === 0) return Promise.reject(timeoutError('send'));
+    return new Promise<void>((resolve, reject) => {
+      const entry: QueuedSend = {
+        bytes: this.#sends.length === 0 ? bytes : Uint8Array.prototype.slice.call(bytes),
+        arg,
+        backend,
+        resolve,
+        reject,
+        disarm: () => {},
+        settled: false,
+        id: 0,
+      };
+      entry.disarm = this.waits.arm(timeout, signal, (code) => {
+        if (entry.id !== 0) {
+          backend.stop(entry.id, code);
+        } else {
+          this.#settle(entry, new IpcError(code, code === ErrorCodes.TIMEOUT ? 'The send timed out' : 'The send was aborted'));
+        }
+      });
+      if (this.#sends.length === 0) {
+        // The fast path failed: this send waits natively, with its bytes copied by the addon.
+        this.#sends.push(entry);
+        this.#startWait(entry);
+      } else {
+        this.#sends.push(entry);
+      }
+    });
+  }
+
+  #settle(entry: QueuedSend, error?: unknown): void {
+    if (entry.settled) return;
+    entry.settled = true;
+    entry.disarm();
+    if (error === undefined) entry.resolve();
+    else entry.reject(error);
+  }
+
+  #startWait(entry: QueuedSend): void {
+    entry.id = this.waits.nextId();
+    let promise: Promise<void>;
+    try {
+      promise = entry.backend.send(entry.id, entry.bytes, entry.arg);
+    } catch (error) {
+      this.#settle(entry, error);
+      this.#sends.shift();
+      this.#pump();
+      return;
+    }
+    promise.then(
+      () => this.#settle(entry),
+      (error) => this.#settle(entry, error),
+    ).finally(() => {
+      this.#sends.shift();
+      this.#pump();
+    });
+  }
+
+  // Starts the next queued send: now if the queue has room, else as a native wait.
+  #pump(): void {
+    while (this.#sends.length > 0) {
+      const head = this.#sends[0];
+      if (head.settled) {
+        this.#sends.shift();
+        continue;
+      }
+      if (this.#closed) {
+        this.#settle(head, closedError(this.#what));
+        this.#sends.shift();
+        continue;
+      }
+      try {
+        if (head.backend.trySend(head.bytes, head.arg)) {
+          this.#settle(head);
+          this.#sends.shift();
+          continue;
+        }
+      } catch (error) {
+        this.#settle(head, error);
+        this.#sends.shift();
+        continue;
+      }
+      this.#startWait(head);
+      return;
+    }
+  }
+
+  /**
+   * Receives: at once if a message is waiting and no earlier receive on this handle is, else as a
+   * native wait under `timeout` and `signal`.
+   */
+  protected receiveWith<T>(options: WaitOptions, tryNow: () => T | null, start: (id: number) => Promise<T>, stop: (id: number, code: string) => void): Promise<T> {
+    const { timeout, signal } = validateWaitOptions(options);
+    this.checkOpen();
+    if (signal?.aborted) return Promise.reject(abortedError('receive'));
+    if (this.#receiving === 0) {
+      const message = tryNow();
+      if (message !== null) return Promise.resolve(message);
+    }
+    if (timeout === 0) return Promise.reject(timeoutError('receive'));
+    this.#receiving++;
+    return this.waits.run(timeout, signal, start, stop).finally(() => {
+      this.#receiving--;
+    });
+  }
+
+  /** Lets a pending wait keep the process alive (the default). Returns the queue. */
+  ref(): this {
+    this.waits.setReferenced(true);
+    if (!this.#closed) this.nativeRef();
+    return this;
+  }
+
+  /** Lets the process exit while waits are pending on this queue. Returns the queue. */
+  unref(): this {
+    this.waits.setReferenced(false);
+    if (!this.#closed) this.nativeUnref();
+    return this;
+  }
+
+  /**
+   * Closes this handle: pending sends and receives fail with `ERR_IPC_CLOSED`. Idempotent. The
+   * queue itself stays (see `remove()` / `unlink()`).
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const entry of this.#sends) {
+      if (entry.id === 0) this.#settle(entry, closedError(this.#what));
+    }
+    this.nativeClose();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Receives messages one after another until the handle is closed; `break` stops cleanly. */
+  abstract [Symbol.asyncIterator](): AsyncIterator<M>;
+
+  protected async *iterate(receive: () => Promise<M>): AsyncGenerator<M, void, undefined> {
+    while (!this.#closed) {
+      let message: M;
+      try {
+        message = await receive();
+      } catch (error) {
+        if ((error as { code?: string }).code === ErrorCodes.CLOSED) return;
+        throw error;
+      }
+      yield message;
+    }
+  }
+}

@@ -1,0 +1,249 @@
+import { readFileSync } from 'node:fs';
+import { binding, QueueFlags, type NativePosixQueue } from './binding';
+import { unsupportedPlatform, type SystemError } from './errors';
+import { MessageQueueBase, toBytes, type MessageData, type SendBackend } from './message-queue';
+import { posixName } from './names';
+import { validateInteger, validateMode, validateObject } from './validate';
+import type { WaitOptions } from './waiting';
+
+/** A message from a POSIX queue. */
+export interface PosixMessage {
+  /** The message's bytes. */
+  data: Buffer;
+  /** Its priority: higher priorities are received first. */
+  priority: number;
+}
+
+export interface PosixQueueCreateOptions {
+  /** Most messages the queue holds. Default: `/proc/sys/fs/mqueue/msg_default`. */
+  maxMessages?: number;
+  /** Largest message, in bytes. Default: `/proc/sys/fs/mqueue/msgsize_default`. */
+  messageSize?: number;
+  /** Permission bits, applied exactly. Default `0o600`. */
+  mode?: number;
+}
+
+export interface PosixSendOptions extends WaitOptions {
+  /** 0 (default) to 32767; higher priorities are received first. */
+  priority?: number;
+}
+
+export interface PosixQueueAttributes {
+  maxMessages: number;
+  messageSize: number;
+  /** Messages in the queue now. */
+  currentMessages: number;
+}
+
+const MQ_PRIO_MAX = 32768;
+const MQUEUE = '/proc/sys/fs/mqueue';
+// The ceilings a process with CAP_SYS_RESOURCE may go up to (Linux's HARD_MSGMAX, HARD_MSGSIZEMAX).
+const HARD_MSG_MAX = 65536;
+const HARD_MSGSIZE_MAX = 16 * 1024 * 1024;
+
+function readLimit(file: string, fallback: number): number {
+  try {
+    return Number.parseInt(readFileSync(file, 'utf8'), 10);
+  } catch {
+    return fallback;
+  }
+}
+
+/** This process's RLIMIT_MSGQUEUE (soft), in bytes, from /proc/self/limits. */
+function msgqueueRlimit(): number {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max msgqueue size'));
+    const value = line?.slice('Max msgqueue size'.length).trim().split(/\s+/)[0];
+    return value === undefined || value === 'unlimited' ? Infinity : Number.parseInt(value, 10);
+  } catch {
+    return NaN;
+  }
+}
+
+/** The kernel limits that govern POSIX message queues here. */
+export function posixQueueLimits(): { msgMax: number; msgsizeMax: number; msgDefault: number; msgsizeDefault: number; queuesMax: number } {
+  return {
+    msgMax: readLimit(`${MQUEUE}/msg_max`, 10),
+    msgsizeMax: readLimit(`${MQUEUE}/msgsize_max`, 8192),
+    msgDefault: readLimit(`${MQUEUE}/msg_default`, 10),
+    msgsizeDefault: readLimit(`${MQUEUE}/msgsize_default`, 8192),
+    queuesMax: readLimit(`${MQUEUE}/queues_max`, 256),
+  };
+}
+
+/** Says which kernel limit refused a queue, in the error's message and in `error.limit`. */
+function explainLimit(error: SystemError & { limit?: { name: string; value: number } }, maxMessages: number, messageSize: number): never {
+  const limits = posixQueueLimits();
+  let hint: string | undefined;
+  let limit: { name: string; value: number } | undefined;
+  if (error.code === 'EINVAL') {
+    if (maxMessages > limits.msgMax) {
+      limit = { name: `${MQUEUE}/msg_max`, value: limits.msgMax };
+      hint = `maxMessages ${maxMessages} exceeds ${limit.name} = ${limit.value} (a process with CAP_SYS_RESOURCE may go up to ${HARD_MSG_MAX})`;
+    } else if (messageSize > limits.msgsizeMax) {
+      limit = { name: `${MQUEUE}/msgsize_max`, value: limits.msgsizeMax };
+      hint = `messageSize ${messageSize} exceeds ${limit.name} = ${limit.value} (a process with CAP_SYS_RESOURCE may go up to ${HARD_MSGSIZE_MAX})`;
+    }
+  } else if (error.code === 'EMFILE') {
+    limit = { name: 'RLIMIT_MSGQUEUE', value: msgqueueRlimit() };
+    hint = `this user's queues would need more than RLIMIT_MSGQUEUE = ${limit.value} bytes (\`ulimit -q\`; each queue reserves about maxMessages * (messageSize + pointer)), or the process is out of descriptors`;
+  } else if (error.code === 'ENOSPC') {
+    limit = { name: `${MQUEUE}/queues_max`, value: limits.queuesMax };
+    hint = `the system's ${limit.name} = ${limit.value} queues exist already`;
+  }
+  if (hint !== undefined) {
+    error.message = `${error.message} (${hint})`;
+    error.limit = limit;
+  }
+  throw error;
+}
+
+function native(): { open: NonNullable<typeof binding.openPosixQueue>; unlink: NonNullable<typeof binding.unlinkPosixQueue> } {
+  const { openPosixQueue, unlinkPosixQueue } = binding;
+  if (openPosixQueue === undefined || unlinkPosixQueue === undefined) throw unsupportedPlatform('POSIX message queues');
+  return { open: openPosixQueue, unlink: unlinkPosixQueue };
+}
+
+/**
+ * A POSIX message queue (mq_open and friends). On Linux its descriptor is watched on the event
+ * loop: waiting uses no thread at all.
+ */
+export class PosixMessageQueue extends MessageQueueBase<PosixMessage> {
+  readonly #native: NativePosixQueue;
+  readonly #name: string;
+  readonly #sendBackend: SendBackend;
+
+  private constructor(handle: NativePosixQueue, name: string) {
+    super(`POSIX message queue '${name}'`);
+    this.#native = handle;
+    this.#name = name;
+    this.#sendBackend = {
+      trySend: (bytes, priority) => handle.trySend(bytes, priority),
+      send: (id, bytes, priority) => handle.send(id, bytes, priority),
+      stop: (id, code) => handle.stop(id, code),
+    };
+  }
+
+  static #open(name: string, flags: number, options: PosixQueueCreateOptions | undefined): PosixMessageQueue {
+    const normalized = posixName(name);
+    const opts = validateObject<PosixQueueCreateOptions>(options, 'options');
+    const maxMessages = opts.maxMessages === undefined ? 0 : validateInteger(opts.maxMessages, 'options.maxMessages', 1, 2 ** 31 - 1);
+    const messageSize = opts.messageSize === undefined ? 0 : validateInteger(opts.messageSize, 'options.messageSize', 1, 2 ** 31 - 1);
+    const mode = validateMode(opts.mode, 'options.mode', 0o600);
+    const { open } = native();
+    const limits = posixQueueLimits();
+    try {
+      return new PosixMessageQueue(open(normalized, flags, mode, maxMessages, messageSize, limits.msgDefault, limits.msgsizeDefault), normalized);
+    } catch (error) {
+      if (flags & QueueFlags.CREATE) explainLimit(error as SystemError, maxMessages || limits.msgDefault, messageSize || limits.msgsizeDefault);
+      throw error;
+    }
+  }
+
+  /** Creates a queue, exclusively (`EEXIST` if the name exists). */
+  static create(name: string, options?: PosixQueueCreateOptions): PosixMessageQueue {
+    return PosixMessageQueue.#open(name, QueueFlags.CREATE | QueueFlags.EXCLUSIVE, options);
+  }
+
+  /** Opens an existing queue (`ENOENT` if missing). */
+  static open(name: string): PosixMessageQueue {
+    return PosixMessageQueue.#open(name, 0, undefined);
+  }
+
+  /** Opens the queue, creating it with `options` if it does not exist (`created` tells which). */
+  static openOrCreate(name: string, options?: PosixQueueCreateOptions): PosixMessageQueue {
+    return PosixMessageQueue.#open(name, QueueFlags.CREATE, options);
+  }
+
+  /** Removes the name (mq_unlink); the queue lives on until its last descriptor closes. */
+  static unlink(name: string): void {
+    native().unlink(posixName(name));
+  }
+
+  /** The queue's name, with its leading slash. */
+  get name(): string {
+    return this.#name;
+  }
+
+  /** Whether this handle created the queue. */
+  get created(): boolean {
+    return this.#native.created;
+  }
+
+  /** The queue's limits and how many messages it holds now (mq_getattr). */
+  get attributes(): PosixQueueAttributes {
+    this.checkOpen();
+    return this.#native.attributes();
+  }
+
+  /**
+   * Sends a message, waiting for room if the queue is full. The bytes are copied before this
+   * returns; sends on one handle complete in call order.
+   */
+  send(data: MessageData, options: PosixSendOptions = {}): Promise<void> {
+    try {
+      const opts = validateObject<PosixSendOptions>(options, 'options');
+      const priority = opts.priority === undefined ? 0 : validateInteger(opts.priority, 'options.priority', 0, MQ_PRIO_MAX - 1);
+      const bytes = toBytes(data);
+      return this.sendOrdered(bytes, priority, opts, this.#sendBackend);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Sends if the queue has room now; returns whether it did. Never waits. */
+  trySend(data: MessageData, options: { priority?: number } = {}): boolean {
+    const opts = validateObject<{ priority?: number }>(options, 'options');
+    const priority = opts.priority === undefined ? 0 : validateInteger(opts.priority, 'options.priority', 0, MQ_PRIO_MAX - 1);
+    const bytes = toBytes(data);
+    this.checkOpen();
+    if (this.sending) return false; // earlier sends on this handle go first
+    return this.#native.trySend(bytes, priority);
+  }
+
+  /** Receives the highest-priority message, waiting for one if the queue is empty. */
+  receive(options: WaitOptions = {}): Promise<PosixMessage> {
+    try {
+      const opts = validateObject<WaitOptions>(options, 'options');
+      const queue = this.#native;
+      return this.receiveWith(
+        opts,
+        () => queue.tryReceive(),
+        (id) => queue.receive(id),
+        (id, code) => queue.stop(id, code),
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Receives a message if one is there now, else returns `null`. Never waits. */
+  tryReceive(): PosixMessage | null {
+    this.checkOpen();
+    return this.#native.tryReceive();
+  }
+
+  /** Removes this queue's name. Allowed after `close()`. */
+  unlink(): void {
+    PosixMessageQueue.unlink(this.#name);
+  }
+
+  protected nativeRef(): void {
+    this.#native.ref();
+  }
+  protected nativeUnref(): void {
+    this.#native.unref();
+  }
+  protected nativeClose(): void {
+    this.#native.close();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<PosixMessage> {
+    return this.messages();
+  }
+
+  /** Async iteration with wait options: `for await (const m of queue.messages({ signal }))`. */
+  messages(options: WaitOptions = {}): AsyncGenerator<PosixMessage, void, undefined> {
+    return this.iterate(() => this.receive(options));
+  }
+}

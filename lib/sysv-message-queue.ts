@@ -1,0 +1,244 @@
+import { binding, QueueFlags, type NativeSysVQueue } from './binding';
+import { invalidArgValue, unsupportedPlatform } from './errors';
+import { MessageQueueBase, toBytes, type MessageData, type SendBackend } from './message-queue';
+import { validateBoolean, validateInteger, validateMode, validateObject, validateString } from './validate';
+import type { WaitOptions } from './waiting';
+
+/** A message from a System V queue. */
+export interface SysVMessage {
+  /** The message's type (a positive integer, `mtype`). */
+  type: number;
+  /** The message's bytes (a copy: the queue no longer holds them). */
+  data: Buffer;
+}
+
+export interface SysVSendOptions extends WaitOptions {
+  /** The message type, a positive integer. Default `1`. */
+  type?: number;
+}
+
+export interface SysVReceiveOptions extends WaitOptions {
+  /**
+   * Which message, as msgrcv(2) defines it: `0` the first in the queue; a positive number the
+   * first of exactly that type; a negative number the first of the lowest type that is at most
+   * its absolute value. Default `0`.
+   */
+  type?: number;
+  /** The largest message to accept, in bytes. Default: the kernel's msgmax. */
+  maxSize?: number;
+  /** Truncate a longer message to `maxSize` (MSG_NOERROR) instead of failing with `ERR_IPC_MESSAGE_TOO_LARGE`. */
+  noError?: boolean;
+}
+
+export interface SysVQueueStats {
+  /** Messages in the queue (`msg_qnum`). */
+  messages: number;
+  /** Bytes in the queue (`msg_cbytes`). */
+  bytes: number;
+  /** Most bytes the queue may hold (`msg_qbytes`). */
+  maxBytes: number;
+  lastSendPid: number;
+  lastReceivePid: number;
+  /** When the last message was sent, or `null` if none was. */
+  lastSendTime: Date | null;
+  lastReceiveTime: Date | null;
+  changeTime: Date | null;
+  /** Permission bits. */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Creator's user and group. */
+  cuid: number;
+  cgid: number;
+}
+
+const KEY_MIN = -(2 ** 31);
+const KEY_MAX = 2 ** 32 - 1;
+
+function validateKey(key: unknown): number {
+  const value = validateInteger(key, 'key', KEY_MIN, KEY_MAX);
+  if (value === 0) throw invalidArgValue('key', key, 'must not be 0 (IPC_PRIVATE); use createPrivate()');
+  return value | 0; // key_t is a signed 32-bit integer
+}
+
+function native(): NonNullable<typeof binding.openSysVQueue> {
+  const open = binding.openSysVQueue;
+  if (open === undefined) throw unsupportedPlatform('System V message queues');
+  return open;
+}
+
+const toDate = (seconds: number) => (seconds === 0 ? null : new Date(seconds * 1000));
+
+/**
+ * A System V message queue (msgget, msgsnd, msgrcv, msgctl). Waits run on the addon's own waiter
+ * threads, never on libuv's threadpool.
+ */
+export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
+  readonly #native: NativeSysVQueue;
+  readonly #key: number;
+  readonly #sendBackend: SendBackend;
+
+  private constructor(handle: NativeSysVQueue, key: number) {
+    super(`System V message queue ${key === 0 ? 'IPC_PRIVATE' : `0x${(key >>> 0).toString(16).padStart(8, '0')}`}`);
+    this.#native = handle;
+    this.#key = key;
+    this.#sendBackend = {
+      trySend: (bytes, type) => handle.trySend(type, bytes),
+      send: (id, bytes, type) => handle.send(id, type, bytes),
+      stop: (id, code) => handle.stop(id, code),
+    };
+  }
+
+  /** Creates a queue for `key`, exclusively: `EEXIST` if one exists. */
+  static create(key: number, options?: { mode?: number }): SysVMessageQueue {
+    const k = validateKey(key);
+    const mode = validateMode(validateObject<{ mode?: number }>(options, 'options').mode, 'options.mode', 0o600);
+    return new SysVMessageQueue(native()(k, QueueFlags.CREATE | QueueFlags.EXCLUSIVE, mode), k);
+  }
+
+  /** Opens the existing queue for `key`: `ENOENT` if there is none. */
+  static open(key: number): SysVMessageQueue {
+    const k = validateKey(key);
+    return new SysVMessageQueue(native()(k, 0, 0), k);
+  }
+
+  /** Opens the queue for `key`, creating it if there is none (`created` tells which). */
+  static openOrCreate(key: number, options?: { mode?: number }): SysVMessageQueue {
+    const k = validateKey(key);
+    const mode = validateMode(validateObject<{ mode?: number }>(options, 'options').mode, 'options.mode', 0o600);
+    return new SysVMessageQueue(native()(k, QueueFlags.CREATE, mode), k);
+  }
+
+  /** Creates a new queue with no key (IPC_PRIVATE): share its `id` with the processes that need it. */
+  static createPrivate(options?: { mode?: number }): SysVMessageQueue {
+    const mode = validateMode(validateObject<{ mode?: number }>(options, 'options').mode, 'options.mode', 0o600);
+    return new SysVMessageQueue(native()(0, QueueFlags.CREATE | QueueFlags.PRIVATE, mode), 0);
+  }
+
+  /** The key (0 for a private queue). */
+  get key(): number {
+    return this.#key;
+  }
+
+  /** The kernel's queue id, as `ipcs -q` shows it. */
+  get id(): number {
+    return this.#native.id;
+  }
+
+  /** Whether this handle created the queue. */
+  get created(): boolean {
+    return this.#native.created;
+  }
+
+  /** The kernel's largest message, in bytes (`/proc/sys/kernel/msgmax`, read at open). */
+  get messageMax(): number {
+    return this.#native.msgmax;
+  }
+
+  /**
+   * Sends a message, waiting for room if the queue is full. The bytes are copied before this
+   * returns. Sends on one handle complete in call order.
+   */
+  send(data: MessageData, options: SysVSendOptions = {}): Promise<void> {
+    try {
+      const opts = validateObject<SysVSendOptions>(options, 'options');
+      const type = opts.type === undefined ? 1 : validateInteger(opts.type, 'options.type', 1);
+      const bytes = toBytes(data);
+      this.checkOpen();
+      return this.sendOrdered(bytes, type, opts, this.#sendBackend);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Sends if the queue has room now (IPC_NOWAIT); returns whether it did. Never waits. */
+  trySend(data: MessageData, options: { type?: number } = {}): boolean {
+    const opts = validateObject<{ type?: number }>(options, 'options');
+    const type = opts.type === undefined ? 1 : validateInteger(opts.type, 'options.type', 1);
+    const bytes = toBytes(data);
+    this.checkOpen();
+    if (this.sending) return false; // earlier sends on this handle go first
+    return this.#native.trySend(type, bytes);
+  }
+
+  #receiveArgs(options: SysVReceiveOptions): [number, number, boolean] {
+    const type = options.type === undefined ? 0 : validateInteger(options.type, 'options.type', -Number.MAX_SAFE_INTEGER);
+    const maxSize = options.maxSize === undefined ? this.#native.msgmax : validateInteger(options.maxSize, 'options.maxSize', 0, 2 ** 31 - 1);
+    const noError = validateBoolean(options.noError, 'options.noError', false);
+    return [type, maxSize, noError];
+  }
+
+  /** Receives a message, waiting for one if none matches `type` yet. */
+  receive(options: SysVReceiveOptions = {}): Promise<SysVMessage> {
+    try {
+      const opts = validateObject<SysVReceiveOptions>(options, 'options');
+      const [type, maxSize, noError] = this.#receiveArgs(opts);
+      const queue = this.#native;
+      return this.receiveWith(
+        opts,
+        () => queue.tryReceive(type, maxSize, noError),
+        (id) => queue.receive(id, type, maxSize, noError),
+        (id, code) => queue.stop(id, code),
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Receives a message if one matching `type` is there now (IPC_NOWAIT), else returns `null`. */
+  tryReceive(options: Omit<SysVReceiveOptions, 'timeout' | 'signal'> = {}): SysVMessage | null {
+    const [type, maxSize, noError] = this.#receiveArgs(validateObject<SysVReceiveOptions>(options, 'options'));
+    this.checkOpen();
+    return this.#native.tryReceive(type, maxSize, noError);
+  }
+
+  /** IPC_STAT: the queue's counters, limits, last users and permissions. */
+  stat(): SysVQueueStats {
+    this.checkOpen();
+    const s = this.#native.stat();
+    return { ...s, lastSendTime: toDate(s.lastSendTime), lastReceiveTime: toDate(s.lastReceiveTime), changeTime: toDate(s.changeTime) };
+  }
+
+  /** IPC_SET: changes the permission bits and/or the most bytes the queue may hold. */
+  set(options: { mode?: number; maxBytes?: number }): void {
+    const opts = validateObject<{ mode?: number; maxBytes?: number }>(options, 'options');
+    const mode = opts.mode === undefined ? -1 : validateMode(opts.mode, 'options.mode', 0);
+    const maxBytes = opts.maxBytes === undefined ? -1 : validateInteger(opts.maxBytes, 'options.maxBytes', 0, 2 ** 32 - 1);
+    this.checkOpen();
+    this.#native.set(mode, maxBytes);
+  }
+
+  /** IPC_RMID: removes the queue from the system; waits on it in every process fail with `EIDRM`. */
+  remove(): void {
+    this.checkOpen();
+    this.#native.remove();
+  }
+
+  protected nativeRef(): void {
+    this.#native.ref();
+  }
+  protected nativeUnref(): void {
+    this.#native.unref();
+  }
+  protected nativeClose(): void {
+    this.#native.close();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<SysVMessage> {
+    return this.messages();
+  }
+
+  /** Async iteration with receive options: `for await (const m of queue.messages({ type: 2 }))`. */
+  messages(options: SysVReceiveOptions = {}): AsyncGenerator<SysVMessage, void, undefined> {
+    return this.iterate(() => this.receive(options));
+  }
+}
+
+/** ftok(3): the System V key for an existing file and a project id (1 to 255). */
+export function ftok(path: string, projId: number): number {
+  validateString(path, 'path');
+  const id = validateInteger(projId, 'projId', 1, 255);
+  const fn = binding.ftok;
+  if (fn === undefined) throw unsupportedPlatform('ftok');
+  return fn(path, id);
+}
