@@ -65,7 +65,7 @@ export interface NativePosixQueue {
 interface NativeBinding {
   readonly platform: 'posix' | 'unsupported';
   init(
-    systemError: (uvErrno: number, syscall: string, path?: string, osCode?: number) => Error,
+    systemError: (uvErrno: number, syscall: string, path?: string, osName?: string, osDescription?: string) => Error,
     libraryError: (kind: number, code: string, message: string) => Error,
   ): void;
   // POSIX only (native/posix/shm.cc).

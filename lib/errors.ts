@@ -39,9 +39,13 @@ export interface SystemError extends Error {
   path?: string;
 }
 
-/** Builds a system error from libuv's negative errno, as Node's `fs` would. */
-export function systemError(uvErrno: number, syscall: string, path?: string): SystemError {
-  const [code, description] = getSystemErrorMap().get(uvErrno) ?? ['UNKNOWN', 'unknown error'];
+/**
+ * Builds a system error from libuv's negative errno, as Node's `fs` would. For the codes libuv has
+ * no name for (System V's EIDRM and ENOMSG, say), the OS's own name and description are used.
+ */
+export function systemError(uvErrno: number, syscall: string, path?: string, osName?: string, osDescription?: string): SystemError {
+  const known = getSystemErrorMap().get(uvErrno);
+  const [code, description] = known ?? (osName ? [osName, osDescription ? osDescription.charAt(0).toLowerCase() + osDescription.slice(1) : 'unknown error'] : ['UNKNOWN', 'unknown error']);
   const where = path === undefined ? syscall : `${syscall} '${path}'`;
   const error = new Error(`${code}: ${description}, ${where}`) as SystemError;
   error.code = code;

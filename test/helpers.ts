@@ -130,3 +130,35 @@ export function thrown(fn: () => unknown): NodeJS.ErrnoException {
   }
   throw new Error('expected the call to throw');
 }
+
+/**
+ * A copy of the built package that any user can read, for children run as `nobody` (root bypasses
+ * the permission checks the tests are about, and the checkout may sit under a private home).
+ */
+export function stagePackage(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ipckit-stage-'));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const addon = path.relative(repoRoot, require('node-gyp-build').path(repoRoot));
+  for (const part of ['package.json', 'dist', addon, 'node_modules/node-gyp-build', 'test/fixtures']) {
+    fs.cpSync(path.join(repoRoot, part), path.join(dir, part), { recursive: true });
+  }
+  fs.chmodSync(dir, 0o755);
+  return dir;
+}
+
+/** Runs a staged fixture as the unprivileged user `nobody`. */
+export function runAsNobody(stage: string, script: string, args: string[]): Promise<RunResult> {
+  return run(process.execPath, [path.join(stage, 'test/fixtures', script), ...args], {
+    uid: 65534,
+    gid: 65534,
+    cwd: stage,
+    env: { ...process.env, IPCKIT_ROOT: stage },
+  });
+}
+
+export const isRoot = process.getuid?.() === 0;
+
+/** A System V key no other test run uses. */
+export function sysvKey(): number {
+  return 0x1c000000 + ((process.pid & 0xfff) << 12) + Math.floor(Math.random() * 0xfff) + 1;
+}

@@ -1,10 +1,9 @@
 // Two processes share bytes: Node and Node, Node and C, Node and Python, each way round, checking
 // the size the other side sees and every byte.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { SharedMemory } from '../lib';
-import { compileC, kill, pattern, python, repoRoot, run, runNode, shmNames, startNode } from './helpers';
+import { compileC, kill, pattern, python, run, runNode, shmNames, stagePackage, startNode } from './helpers';
 
 const newName = shmNames('interop');
 const SIZE = 1_000_003; // odd on purpose: no rounding to pages anywhere
@@ -100,19 +99,6 @@ describe('Node and Python (standard library multiprocessing.shared_memory)', () 
 });
 
 describe('permissions across users', () => {
-  // Root bypasses file permissions, so the check runs the opener as nobody. It needs a copy of
-  // the package that nobody can read (the checkout may sit under a private home directory).
-  function stagePackage(): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ipckit-perm-'));
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const addon = path.relative(repoRoot, require('node-gyp-build').path(repoRoot));
-    for (const part of ['package.json', 'dist', addon, 'node_modules/node-gyp-build', 'test/fixtures']) {
-      fs.cpSync(path.join(repoRoot, part), path.join(dir, part), { recursive: true });
-    }
-    fs.chmodSync(dir, 0o755);
-    return dir;
-  }
-
   test('opening an owner-only object as another user fails with EACCES from shm_open', async () => {
     const name = newName();
     using shm = SharedMemory.create(name, { size: 64 });

@@ -34,7 +34,7 @@ class HandleRegistry {
 struct Addon {
   // Error constructors supplied once by lib/binding.ts, so native code throws the same coded
   // errors the TypeScript layer does.
-  Napi::FunctionReference systemError;   // (uvErrno, syscall, path?, rawOsCode?) => Error
+  Napi::FunctionReference systemError;   // (uvErrno, syscall, path?, osName, osDescription) => Error
   Napi::FunctionReference libraryError;  // (kind, code, message) => Error
   // Constructors of the wrapped classes, for handles created from native code.
   Napi::FunctionReference mappingClass;

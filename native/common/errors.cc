@@ -13,7 +13,8 @@ Napi::Error SystemError(Napi::Env env, const OsError& error) {
   Napi::Value path = error.path.empty() ? env.Undefined() : Napi::String::New(env, error.path);
   Napi::Value made = addon.systemError.Call({Napi::Number::New(env, ToUvErrno(error.code)),
                                              Napi::String::New(env, error.syscall), path,
-                                             Napi::Number::New(env, error.code)});
+                                             Napi::String::New(env, OsErrorName(error.code)),
+                                             Napi::String::New(env, OsErrorDescription(error.code))});
   return Napi::Error(env, made);
 }
 

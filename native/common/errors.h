@@ -20,6 +20,10 @@ OsError LastOsError(const char* syscall, const std::string& path = std::string()
 // Translates a platform error code into libuv's negative errno, which Node's error names use.
 // Implemented per platform.
 int ToUvErrno(int osCode);
+// The platform's own name and description of an error code ("EIDRM", "Identifier removed"), for
+// the codes libuv has no name for.
+std::string OsErrorName(int osCode);
+std::string OsErrorDescription(int osCode);
 
 Napi::Error SystemError(Napi::Env env, const OsError& error);
 

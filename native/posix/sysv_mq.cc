@@ -313,7 +313,6 @@ class SysVOp : public BlockingOp {
   double opId_;
   int id_;
   int error_ = 0;
-  bool stopped_ = false;
 };
 
 class SysVSendOp final : public SysVOp {
@@ -328,11 +327,11 @@ class SysVSendOp final : public SysVOp {
 
   void Execute() override {
     for (;;) {
-      if (StopRequested()) {
-        stopped_ = true;
+      if (StopRequested()) return;
+      if (msgsnd(id_, message_.raw(), length_, 0) == 0) {
+        sent_ = true;
         return;
       }
-      if (msgsnd(id_, message_.raw(), length_, 0) == 0) return;
       if (errno != EINTR) {
         error_ = errno;
         return;
@@ -342,12 +341,13 @@ class SysVSendOp final : public SysVOp {
 
   void Settle(Napi::Env env) override {
     Finish();
-    if (stopped_) {
-      deferred_.Reject(LibraryError(env, ErrorKind::kError, StopCode().c_str(), StopMessage()).Value());
+    // Not sent and no error: it was stopped, while waiting or before it ever started.
+    if (sent_) {
+      deferred_.Resolve(env.Undefined());
     } else if (error_ != 0) {
       deferred_.Reject(queue_->OsFailure(env, error_, "msgsnd").Value());
     } else {
-      deferred_.Resolve(env.Undefined());
+      deferred_.Reject(LibraryError(env, ErrorKind::kError, StopCode().c_str(), StopMessage()).Value());
     }
   }
 
@@ -359,6 +359,7 @@ class SysVSendOp final : public SysVOp {
   }
   MessageBuffer message_;
   size_t length_;
+  bool sent_ = false;
 };
 
 class SysVReceiveOp final : public SysVOp {
@@ -370,10 +371,7 @@ class SysVReceiveOp final : public SysVOp {
 
   void Execute() override {
     for (;;) {
-      if (StopRequested()) {
-        stopped_ = true;
-        return;
-      }
+      if (StopRequested()) return;
       ssize_t n = msgrcv(id_, message_.raw(), maxSize_, type_, flags_);
       if (n >= 0) {
         received_ = static_cast<size_t>(n);
@@ -392,7 +390,8 @@ class SysVReceiveOp final : public SysVOp {
     if (got_) {
       // A message that arrived as the stop was requested is delivered, never dropped.
       deferred_.Resolve(SysVQueue::Message(env, message_.type(), message_.text(), received_));
-    } else if (stopped_) {
+    } else if (error_ == 0) {
+      // Stopped, while waiting or before it ever started.
       const char* message = StopCode() == "ERR_IPC_TIMEOUT"   ? "The receive timed out"
                             : StopCode() == "ERR_IPC_ABORTED" ? "The receive was aborted"
                                                               : "The System V message queue was closed";
@@ -450,6 +449,9 @@ Napi::Value OpenSysVQueue(const Napi::CallbackInfo& info) {
   int mode = static_cast<int>(info[2].As<Napi::Number>().Uint32Value() & 0777);
   key_t key = (flags & kPrivate) ? IPC_PRIVATE : static_cast<key_t>(static_cast<int64_t>(keyValue));
   std::string name = (flags & kPrivate) ? "IPC_PRIVATE" : KeyName(keyValue);
+  // Opening asks for read and write permission (msgget checks the permission bits it is given),
+  // so a handle that could never send or receive fails here with EACCES, not later.
+  constexpr int kReadWrite = 0600;
   bool created = false;
   int id = -1;
   if (flags & kCreate) {
@@ -457,10 +459,10 @@ Napi::Value OpenSysVQueue(const Napi::CallbackInfo& info) {
     if (id >= 0) {
       created = true;
     } else if (errno == EEXIST && !(flags & kExclusive)) {
-      id = msgget(key, 0);
+      id = msgget(key, kReadWrite);
     }
   } else {
-    id = msgget(key, 0);
+    id = msgget(key, kReadWrite);
   }
   if (id < 0) {
     int code = errno;
