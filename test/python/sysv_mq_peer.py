@@ -12,7 +12,10 @@ from mq_message import check_message, make_message
 
 def main():
     command, key, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    queue = sysv_ipc.MessageQueue(key)
+    # sysv_ipc's own receive buffer defaults to 2048 bytes; the kernel allows msgmax.
+    with open("/proc/sys/kernel/msgmax") as f:
+        msgmax = int(f.read())
+    queue = sysv_ipc.MessageQueue(key, max_message_size=msgmax)
     if command == "send":
         max_body, producer = int(sys.argv[4]), int(sys.argv[5])
         for seq in range(count):
