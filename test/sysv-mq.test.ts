@@ -1,4 +1,5 @@
 // System V message queues against the kernel: semantics, limits, waits, and every error path.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SysVMessageQueue, ftok, ErrorCodes } from '../lib';
@@ -11,12 +12,10 @@ function track(queue: SysVMessageQueue): SysVMessageQueue {
 }
 afterEach(() => {
   for (const queue of opened.splice(0)) {
-    try {
-      if (!queue.closed) queue.remove();
-    } catch {
-      // already removed
-    }
+    const { id } = queue;
     queue.close();
+    // By id, since the handle may be closed; a queue a test removed is already gone.
+    spawnSync('ipcrm', ['-q', String(id)], { stdio: 'ignore' });
   }
 });
 
