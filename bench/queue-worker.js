@@ -1,0 +1,74 @@
+// The Node side of bench/queues.js: the same operations as queues_c.c, through ipckit.
+//   queue-worker.js fill-drain sysv|posix TARGET SIZE COUNT   trySend until full, then tryReceive
+//   queue-worker.js send|recv  sysv|posix TARGET SIZE COUNT   await send() / await receive()
+//   queue-worker.js ping|pong  sysv|posix TARGET SIZE COUNT   round trips with await
+'use strict';
+const { SysVMessageQueue, PosixMessageQueue } = require('..');
+
+const [mode, kind, target, sizeArg, countArg] = process.argv.slice(2);
+const size = Number(sizeArg);
+const count = Number(countArg);
+const sysv = kind === 'sysv';
+const out = sysv ? SysVMessageQueue.open(Number(target)) : PosixMessageQueue.open(target);
+const back = sysv ? out : mode === 'ping' || mode === 'pong' ? PosixMessageQueue.open(`${target}-r`) : null;
+const data = Buffer.alloc(size, 7);
+const now = () => Number(process.hrtime.bigint()) / 1e9;
+// System V round trips use types 1 (there) and 2 (back) on one queue; POSIX uses two queues.
+const there = sysv ? { type: 1 } : {};
+const backOpts = sysv ? { type: 2 } : {};
+
+async function main() {
+  if (mode === 'fill-drain') {
+    let moved = 0;
+    const t0 = now();
+    while (moved < count) {
+      let batch = 0;
+      while (moved + batch < count && out.trySend(data, there)) batch++;
+      for (let i = 0; i < batch; i++) if (out.tryReceive() === null) throw new Error('lost');
+      moved += batch;
+    }
+    return { seconds: now() - t0, count };
+  }
+  if (mode === 'send') {
+    const t0 = now();
+    for (let i = 0; i < count; i++) await out.send(data, there);
+    return { seconds: now() - t0, count };
+  }
+  if (mode === 'recv') {
+    await out.receive(there);
+    const t0 = now();
+    for (let i = 1; i < count; i++) await out.receive(there);
+    return { seconds: now() - t0, count: count - 1 };
+  }
+  if (mode === 'ping') {
+    const lat = new Float64Array(count);
+    for (let i = 0; i < count; i++) {
+      const t0 = process.hrtime.bigint();
+      await out.send(data, there);
+      await back.receive(backOpts);
+      lat[i] = Number(process.hrtime.bigint() - t0) / 1000;
+    }
+    lat.sort();
+    return { median: lat[count >> 1], p99: lat[Math.floor(count * 0.99)], count };
+  }
+  if (mode === 'pong') {
+    for (let i = 0; i < count; i++) {
+      const { data: m } = await out.receive(there);
+      await back.send(m, backOpts);
+    }
+    return {};
+  }
+  throw new Error(`unknown mode ${mode}`);
+}
+
+main().then(
+  (result) => {
+    console.log(JSON.stringify(result));
+    out.close();
+    if (back && back !== out) back.close();
+  },
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
