@@ -1,5 +1,6 @@
 // The Node side of bench/queues.js: the same operations as queues_c.c, through ipckit.
 //   queue-worker.js fill-drain sysv|posix TARGET SIZE COUNT   trySend until full, then tryReceive
+//   queue-worker.js promise-fill-drain ...                    the same through await send() / await receive()
 //   queue-worker.js send|recv  sysv|posix TARGET SIZE COUNT   await send() / await receive()
 //   queue-worker.js ping|pong  sysv|posix TARGET SIZE COUNT   round trips with await
 'use strict';
@@ -25,6 +26,20 @@ async function main() {
       let batch = 0;
       while (moved + batch < count && out.trySend(data, there)) batch++;
       for (let i = 0; i < batch; i++) if (out.tryReceive() === null) throw new Error('lost');
+      moved += batch;
+    }
+    return { seconds: now() - t0, count };
+  }
+  if (mode === 'promise-fill-drain') {
+    // As fill-drain, through the Promise API: await send() until the queue is full, then await
+    // receive() until it is empty. The queue never makes these wait.
+    const cap = sysv ? Math.floor(16384 / Math.max(size, 1)) : 10;
+    let moved = 0;
+    const t0 = now();
+    while (moved < count) {
+      const batch = Math.min(cap, count - moved);
+      for (let i = 0; i < batch; i++) await out.send(data, there);
+      for (let i = 0; i < batch; i++) await out.receive();
       moved += batch;
     }
     return { seconds: now() - t0, count };

@@ -27,7 +27,8 @@ export interface NativeSysVQueue {
   readonly created: boolean;
   readonly msgmax: number;
   trySend(type: number, data: Uint8Array): boolean;
-  tryReceive(type: number, maxSize: number, noError: boolean): NativeSysVMessage | null;
+  /** Receives into `target` (type in bytes 0-7, message from byte 8); returns the length or -1. */
+  tryReceiveInto(type: number, target: Uint8Array, noError: boolean): number;
   send(opId: number, type: number, data: Uint8Array): Promise<void>;
   receive(opId: number, type: number, maxSize: number, noError: boolean): Promise<NativeSysVMessage>;
   stop(opId: number, code: string): void;
@@ -51,9 +52,11 @@ export interface NativePosixMessage {
 /** A native POSIX message queue handle (native/posix/posix_mq.cc). */
 export interface NativePosixQueue {
   readonly created: boolean;
+  readonly messageSize: number;
   attributes(): { maxMessages: number; messageSize: number; currentMessages: number };
   trySend(data: Uint8Array, priority: number): boolean;
-  tryReceive(): NativePosixMessage | null;
+  /** Receives into `target` (priority in bytes 0-3, message from byte 8); returns the length or -1. */
+  tryReceiveInto(target: Uint8Array): number;
   send(opId: number, data: Uint8Array, priority: number): Promise<void>;
   receive(opId: number): Promise<NativePosixMessage>;
   stop(opId: number, code: string): void;

@@ -7,6 +7,44 @@ import { abortedError, timeoutError, validateWaitOptions, Waits, type WaitOption
 /** The data a message can be made of. Strings are sent as UTF-8. */
 export type MessageData = string | ArrayBufferView | ArrayBuffer;
 
+/**
+ * A reusable, 8-byte aligned receive area: the addon writes a message's header (type or priority)
+ * in its first 8 bytes and the message after them; `take()` copies the message out.
+ */
+export class ReceiveArea {
+  #bytes = Buffer.alloc(0);
+  #u32 = new Uint32Array(0);
+  #i32 = new Int32Array(0);
+
+  /** The area, grown to hold `size` message bytes. */
+  get(size: number): Buffer {
+    if (this.#bytes.length < 8 + size) {
+      // allocUnsafeSlow: an ArrayBuffer of its own, so offset 0 is 8-byte aligned.
+      this.#bytes = Buffer.allocUnsafeSlow(8 + size);
+      this.#u32 = new Uint32Array(this.#bytes.buffer, 0, 2);
+      this.#i32 = new Int32Array(this.#bytes.buffer, 0, 2);
+    }
+    return this.#bytes;
+  }
+
+  /** The header as a signed 64-bit number (a System V type). */
+  get int64(): number {
+    return this.#u32[0] + this.#i32[1] * 4294967296;
+  }
+
+  /** The header's first 32 bits (a POSIX priority). */
+  get uint32(): number {
+    return this.#u32[0];
+  }
+
+  /** A copy of the `length` message bytes. */
+  take(length: number): Buffer {
+    const data = Buffer.allocUnsafe(length);
+    this.#bytes.copy(data, 0, 8, 8 + length);
+    return data;
+  }
+}
+
 export function toBytes(data: unknown): Uint8Array {
   if (data instanceof Uint8Array) return data;
   if (typeof data === 'string') return Buffer.from(data, 'utf8');

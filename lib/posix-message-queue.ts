@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { binding, QueueFlags, type NativePosixQueue } from './binding';
 import { unsupportedPlatform, type SystemError } from './errors';
-import { MessageQueueBase, toBytes, type MessageData, type SendBackend } from './message-queue';
+import { MessageQueueBase, ReceiveArea, toBytes, type MessageData, type SendBackend } from './message-queue';
 import { posixName } from './names';
 import { validateInteger, validateMode, validateObject } from './validate';
 import type { WaitOptions } from './waiting';
@@ -112,6 +112,7 @@ export class PosixMessageQueue extends MessageQueueBase<PosixMessage> {
   readonly #native: NativePosixQueue;
   readonly #name: string;
   readonly #sendBackend: SendBackend;
+  readonly #area = new ReceiveArea();
 
   private constructor(handle: NativePosixQueue, name: string) {
     super(`POSIX message queue '${name}'`);
@@ -208,7 +209,7 @@ export class PosixMessageQueue extends MessageQueueBase<PosixMessage> {
       const queue = this.#native;
       return this.receiveWith(
         opts,
-        () => queue.tryReceive(),
+        () => this.#tryReceive(),
         (id) => queue.receive(id),
         (id, code) => queue.stop(id, code),
       );
@@ -220,7 +221,13 @@ export class PosixMessageQueue extends MessageQueueBase<PosixMessage> {
   /** Receives a message if one is there now, else returns `null`. Never waits. */
   tryReceive(): PosixMessage | null {
     this.checkOpen();
-    return this.#native.tryReceive();
+    return this.#tryReceive();
+  }
+
+  #tryReceive(): PosixMessage | null {
+    const area = this.#area;
+    const length = this.#native.tryReceiveInto(area.get(this.#native.messageSize));
+    return length < 0 ? null : { data: area.take(length), priority: area.uint32 };
   }
 
   /** Removes this queue's name. Allowed after `close()`. */

@@ -1,6 +1,6 @@
 import { binding, QueueFlags, type NativeSysVQueue } from './binding';
 import { invalidArgValue, unsupportedPlatform } from './errors';
-import { MessageQueueBase, toBytes, type MessageData, type SendBackend } from './message-queue';
+import { MessageQueueBase, ReceiveArea, toBytes, type MessageData, type SendBackend } from './message-queue';
 import { validateBoolean, validateInteger, validateMode, validateObject, validateString } from './validate';
 import type { WaitOptions } from './waiting';
 
@@ -77,6 +77,7 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
   readonly #native: NativeSysVQueue;
   readonly #key: number;
   readonly #sendBackend: SendBackend;
+  readonly #area = new ReceiveArea();
 
   private constructor(handle: NativeSysVQueue, key: number) {
     super(`System V message queue ${key === 0 ? 'IPC_PRIVATE' : `0x${(key >>> 0).toString(16).padStart(8, '0')}`}`);
@@ -176,7 +177,7 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
       const queue = this.#native;
       return this.receiveWith(
         opts,
-        () => queue.tryReceive(type, maxSize, noError),
+        () => this.#tryReceive(type, maxSize, noError),
         (id) => queue.receive(id, type, maxSize, noError),
         (id, code) => queue.stop(id, code),
       );
@@ -189,7 +190,14 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
   tryReceive(options: Omit<SysVReceiveOptions, 'timeout' | 'signal'> = {}): SysVMessage | null {
     const [type, maxSize, noError] = this.#receiveArgs(validateObject<SysVReceiveOptions>(options, 'options'));
     this.checkOpen();
-    return this.#native.tryReceive(type, maxSize, noError);
+    return this.#tryReceive(type, maxSize, noError);
+  }
+
+  #tryReceive(type: number, maxSize: number, noError: boolean): SysVMessage | null {
+    const area = this.#area;
+    const target = area.get(maxSize);
+    const length = this.#native.tryReceiveInto(type, maxSize + 8 === target.length ? target : target.subarray(0, maxSize + 8), noError);
+    return length < 0 ? null : { type: area.int64, data: area.take(length) };
   }
 
   /** IPC_STAT: the queue's counters, limits, last users and permissions. */

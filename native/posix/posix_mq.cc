@@ -52,9 +52,10 @@ class PosixQueue : public Napi::ObjectWrap<PosixQueue>, public Closeable {
         env, "PosixQueue",
         {
             InstanceAccessor<&PosixQueue::Created>("created"),
+            InstanceAccessor<&PosixQueue::MessageSize>("messageSize"),
             InstanceMethod<&PosixQueue::Attributes>("attributes"),
             InstanceMethod<&PosixQueue::TrySend>("trySend"),
-            InstanceMethod<&PosixQueue::TryReceive>("tryReceive"),
+            InstanceMethod<&PosixQueue::TryReceiveInto>("tryReceiveInto"),
             InstanceMethod<&PosixQueue::Send>("send"),
             InstanceMethod<&PosixQueue::Receive>("receive"),
             InstanceMethod<&PosixQueue::Stop>("stop"),
@@ -130,6 +131,7 @@ class PosixQueue : public Napi::ObjectWrap<PosixQueue>, public Closeable {
   }
 
   Napi::Value Created(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), created_); }
+  Napi::Value MessageSize(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(messageSize_)); }
 
   Napi::Value Attributes(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -181,12 +183,28 @@ class PosixQueue : public Napi::ObjectWrap<PosixQueue>, public Closeable {
     return Napi::Boolean::New(env, SendNow(env, bytes.data, bytes.length, priority) == 1);
   }
 
-  // tryReceive(): { data, priority } | null
-  Napi::Value TryReceive(const Napi::CallbackInfo& info) {
+  // tryReceiveInto(target): length | -1. The message goes to target[8...] and its priority to
+  // target[0..4) (native byte order); target must hold 8 + messageSize bytes. lib/ copies the
+  // message out: no object or Buffer is made on this hot path.
+  Napi::Value TryReceiveInto(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     CheckOpen(env);
-    Napi::Value message = ReceiveNow(env);
-    return message.IsEmpty() ? env.Null() : message;
+    ByteSpan target = BytesOf(info[0]);
+    if (target.length < 8 + messageSize_ || reinterpret_cast<uintptr_t>(target.data) % alignof(uint32_t) != 0) {
+      Throw(LibraryError(env, ErrorKind::kTypeError, "ERR_INVALID_ARG_VALUE", "the receive buffer must be aligned and hold 8 + messageSize bytes"));
+    }
+    char* raw = const_cast<char*>(target.data);
+    unsigned priority = 0;
+    for (;;) {
+      ssize_t n = mq_receive(mqd_, raw + 8, target.length - 8, &priority);
+      if (n >= 0) {
+        *reinterpret_cast<uint32_t*>(raw) = priority;
+        return Napi::Number::New(env, static_cast<double>(n));
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) return Napi::Number::New(env, -1);
+      Throw(OsFailure(env, errno, "mq_receive"));
+    }
   }
 
   // send(opId, data, priority): Promise<void>, once the queue has room.

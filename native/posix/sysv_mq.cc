@@ -78,7 +78,7 @@ class SysVQueue : public Napi::ObjectWrap<SysVQueue>, public Closeable {
             InstanceAccessor<&SysVQueue::Created>("created"),
             InstanceAccessor<&SysVQueue::MessageMax>("msgmax"),
             InstanceMethod<&SysVQueue::TrySend>("trySend"),
-            InstanceMethod<&SysVQueue::TryReceive>("tryReceive"),
+            InstanceMethod<&SysVQueue::TryReceiveInto>("tryReceiveInto"),
             InstanceMethod<&SysVQueue::Send>("send"),
             InstanceMethod<&SysVQueue::Receive>("receive"),
             InstanceMethod<&SysVQueue::Stop>("stop"),
@@ -152,9 +152,10 @@ class SysVQueue : public Napi::ObjectWrap<SysVQueue>, public Closeable {
   }
 
   // A message that can never fit would wait forever: refuse it instead.
-  void CheckFitsQueue(Napi::Env env, size_t length) const {
+  void CheckFitsQueue(Napi::Env env, size_t length) {
     struct msqid_ds ds;
     if (msgctl(id_, IPC_STAT, &ds) != 0) Throw(OsFailure(env, errno, "msgctl"));
+    knownMaxBytes_ = ds.msg_qbytes;
     if (length > ds.msg_qbytes) {
       Throw(TooLarge(env, "a message of " + std::to_string(length) + " bytes can never fit a queue of " +
                               std::to_string(ds.msg_qbytes) + " bytes (its maxBytes, msg_qbytes)"));
@@ -179,26 +180,34 @@ class SysVQueue : public Napi::ObjectWrap<SysVQueue>, public Closeable {
       if (msgsnd(id_, scratch_.raw(), bytes.length, IPC_NOWAIT) == 0) return Napi::Boolean::New(env, true);
       if (errno == EINTR) continue;
       if (errno == EAGAIN) {
-        CheckFitsQueue(env, bytes.length);
+        // Full, or never fits? Ask the kernel only when the message is larger than the queue's
+        // size was when last seen, to keep this path one system call.
+        if (bytes.length > knownMaxBytes_) CheckFitsQueue(env, bytes.length);
         return Napi::Boolean::New(env, false);
       }
       Throw(OsFailure(env, errno, "msgsnd"));
     }
   }
 
-  // tryReceive(type, maxSize, noError): { type, data } | null
-  Napi::Value TryReceive(const Napi::CallbackInfo& info) {
+  // tryReceiveInto(type, target, noError): length | -1. `target` (8-byte aligned) receives the
+  // message as msgrcv lays it out: the type in its first 8 bytes, then the bytes; maxSize is
+  // target.length - 8. lib/ copies the message out. This is the hot path of tryReceive():
+  // no object or Buffer is made here.
+  Napi::Value TryReceiveInto(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     CheckOpen(env);
     long type = static_cast<long>(info[0].As<Napi::Number>().Int64Value());
-    size_t maxSize = static_cast<size_t>(info[1].As<Napi::Number>().Int64Value());
+    ByteSpan target = BytesOf(info[1]);
     int flags = IPC_NOWAIT | (info[2].As<Napi::Boolean>().Value() ? MSG_NOERROR : 0);
-    scratch_.Reserve(maxSize);
+    if (target.length < sizeof(long) || reinterpret_cast<uintptr_t>(target.data) % alignof(long) != 0) {
+      Throw(LibraryError(env, ErrorKind::kTypeError, "ERR_INVALID_ARG_VALUE", "the receive buffer must be 8-byte aligned and at least 8 bytes"));
+    }
+    void* raw = const_cast<char*>(target.data);
     for (;;) {
-      ssize_t n = msgrcv(id_, scratch_.raw(), maxSize, type, flags);
-      if (n >= 0) return Message(env, scratch_.type(), scratch_.text(), static_cast<size_t>(n));
+      ssize_t n = msgrcv(id_, raw, target.length - sizeof(long), type, flags);
+      if (n >= 0) return Napi::Number::New(env, static_cast<double>(n));
       if (errno == EINTR) continue;
-      if (errno == ENOMSG) return env.Null();
+      if (errno == ENOMSG) return Napi::Number::New(env, -1);
       Throw(OsFailure(env, errno, "msgrcv"));
     }
   }
@@ -241,6 +250,7 @@ class SysVQueue : public Napi::ObjectWrap<SysVQueue>, public Closeable {
     CheckOpen(env);
     struct msqid_ds ds;
     if (msgctl(id_, IPC_STAT, &ds) != 0) Throw(OsFailure(env, errno, "msgctl"));
+    knownMaxBytes_ = ds.msg_qbytes;
     Napi::Object result = Napi::Object::New(env);
     result.Set("messages", Napi::Number::New(env, static_cast<double>(ds.msg_qnum)));
     result.Set("bytes", Napi::Number::New(env, static_cast<double>(ds.__msg_cbytes)));
@@ -269,6 +279,7 @@ class SysVQueue : public Napi::ObjectWrap<SysVQueue>, public Closeable {
     if (mode >= 0) ds.msg_perm.mode = (ds.msg_perm.mode & ~0777) | (static_cast<unsigned>(mode) & 0777);
     if (maxBytes >= 0) ds.msg_qbytes = static_cast<msglen_t>(maxBytes);
     if (msgctl(id_, IPC_SET, &ds) != 0) Throw(OsFailure(env, errno, "msgctl"));
+    knownMaxBytes_ = ds.msg_qbytes;
     return env.Undefined();
   }
 
@@ -292,6 +303,7 @@ class SysVQueue : public Napi::ObjectWrap<SysVQueue>, public Closeable {
   bool closed_ = false;
   bool referenced_ = true;
   size_t msgmax_ = 8192;
+  size_t knownMaxBytes_ = 0;  // msg_qbytes when last read (0: not yet)
   mutable std::string name_;
   MessageBuffer scratch_;
   std::unordered_map<double, BlockingOp*> pending_;
