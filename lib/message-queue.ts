@@ -7,41 +7,49 @@ import { abortedError, timeoutError, validateWaitOptions, Waits, type WaitOption
 /** The data a message can be made of. Strings are sent as UTF-8. */
 export type MessageData = string | ArrayBufferView | ArrayBuffer;
 
+const SLAB_MIN = 64 * 1024;
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /**
- * A reusable, 8-byte aligned receive area: the addon writes a message's header (type or priority)
- * in its first 8 bytes and the message after them; `take()` copies the message out.
+ * Where non-waiting receives land: the addon writes a message's header (type or priority) into 8
+ * bytes and the message right after them, inside a slab that later messages share, so handing the
+ * message out is a zero-copy `subarray` (as Node's own Buffer pool does for small Buffers). A
+ * received Buffer keeps its slab (64 KiB, or four largest messages) alive while it is referenced.
  */
 export class ReceiveArea {
-  #bytes = Buffer.alloc(0);
+  #slab = Buffer.alloc(0);
   #u32 = new Uint32Array(0);
   #i32 = new Int32Array(0);
+  #offset = 0;
 
-  /** The area, grown to hold `size` message bytes. */
+  /** Room for a header and `size` message bytes, 8-byte aligned. */
   get(size: number): Buffer {
-    if (this.#bytes.length < 8 + size) {
+    if (this.#slab.length - this.#offset < 8 + size) {
       // allocUnsafeSlow: an ArrayBuffer of its own, so offset 0 is 8-byte aligned.
-      this.#bytes = Buffer.allocUnsafeSlow(8 + size);
-      this.#u32 = new Uint32Array(this.#bytes.buffer, 0, 2);
-      this.#i32 = new Int32Array(this.#bytes.buffer, 0, 2);
+      this.#slab = Buffer.allocUnsafeSlow(Math.max(SLAB_MIN, 4 * (8 + size)));
+      this.#u32 = new Uint32Array(this.#slab.buffer, 0, this.#slab.length >>> 2);
+      this.#i32 = new Int32Array(this.#slab.buffer, 0, this.#slab.length >>> 2);
+      this.#offset = 0;
     }
-    return this.#bytes;
+    return this.#slab.subarray(this.#offset, this.#offset + 8 + size);
   }
 
-  /** The header as a signed 64-bit number (a System V type). */
+  /** The header as a signed 64-bit number in native byte order (a System V type). */
   get int64(): number {
-    return this.#u32[0] + this.#i32[1] * 4294967296;
+    const i = this.#offset >>> 2;
+    return LITTLE_ENDIAN ? this.#u32[i] + this.#i32[i + 1] * 4294967296 : this.#i32[i] * 4294967296 + this.#u32[i + 1];
   }
 
-  /** The header's first 32 bits (a POSIX priority). */
+  /** The header's first 32 bits in native byte order (a POSIX priority). */
   get uint32(): number {
-    return this.#u32[0];
+    return this.#u32[this.#offset >>> 2];
   }
 
-  /** A copy of the `length` message bytes. */
+  /** The `length` message bytes just received, handed out without copying. */
   take(length: number): Buffer {
-    const data = Buffer.allocUnsafe(length);
-    this.#bytes.copy(data, 0, 8, 8 + length);
-    return data;
+    const start = this.#offset + 8;
+    this.#offset = (start + length + 7) & ~7;
+    return this.#slab.subarray(start, start + length);
   }
 }
 

@@ -227,7 +227,9 @@ export class PosixMessageQueue extends MessageQueueBase<PosixMessage> {
   #tryReceive(): PosixMessage | null {
     const area = this.#area;
     const length = this.#native.tryReceiveInto(area.get(this.#native.messageSize));
-    return length < 0 ? null : { data: area.take(length), priority: area.uint32 };
+    if (length < 0) return null;
+    const priority = area.uint32; // before take(), which moves on past this message
+    return { data: area.take(length), priority };
   }
 
   /** Removes this queue's name. Allowed after `close()`. */

@@ -195,9 +195,10 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
 
   #tryReceive(type: number, maxSize: number, noError: boolean): SysVMessage | null {
     const area = this.#area;
-    const target = area.get(maxSize);
-    const length = this.#native.tryReceiveInto(type, maxSize + 8 === target.length ? target : target.subarray(0, maxSize + 8), noError);
-    return length < 0 ? null : { type: area.int64, data: area.take(length) };
+    const length = this.#native.tryReceiveInto(type, area.get(maxSize), noError);
+    if (length < 0) return null;
+    const type = area.int64; // before take(), which moves on past this message
+    return { type, data: area.take(length) };
   }
 
   /** IPC_STAT: the queue's counters, limits, last users and permissions. */
