@@ -197,8 +197,8 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
     const area = this.#area;
     const length = this.#native.tryReceiveInto(type, area.get(maxSize), noError);
     if (length < 0) return null;
-    const type = area.int64; // before take(), which moves on past this message
-    return { type, data: area.take(length) };
+    const received = area.int64; // before take(), which moves on past this message
+    return { type: received, data: area.take(length) };
   }
 
   /** IPC_STAT: the queue's counters, limits, last users and permissions. */
