@@ -1,7 +1,7 @@
 // Lifecycle: crashes, kill -9, garbage collection, worker threads.
 import * as fs from 'node:fs';
-import { SharedMemory } from '../lib';
-import { kill, pattern, runNode, shmExists, shmNames, startNode } from './helpers';
+import { SharedMemory, SysVMessageQueue } from '../lib';
+import { kill, pattern, runNode, shmExists, shmNames, startNode, sysvKey } from './helpers';
 
 const newName = shmNames('life');
 
@@ -56,4 +56,27 @@ test('worker threads: the addon loads in two at once, maps there, and leaked han
   });
   expect(report.openWhileRunning).toBeGreaterThanOrEqual(5);
   expect(fs.readdirSync('/dev/shm').filter((n) => n.startsWith(name.slice(1)))).toEqual([]);
+});
+
+test('workers ended or terminated with queue waits pending: waiter threads exit, descriptors close, queues stay usable', async () => {
+  const result = await runNode('queue-worker-teardown.js', []);
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  const report = JSON.parse(result.stdout);
+  expect(report.threadsWhileWaiting).toBeGreaterThanOrEqual(5); // the worker and its 4 System V waiters
+  expect(report).toMatchObject({ unrefExit: 0, threadsAfter: 0, fdsAfter: 0, sysvStillWorks: 'still fine', messagesLeft: 0 });
+});
+
+test('a process killed with SIGKILL while it waits on a queue takes no message with it', async () => {
+  const key = sysvKey();
+  const queue = SysVMessageQueue.create(key);
+  try {
+    const child = await startNode('queue-wait.js', [String(key)]);
+    expect(await kill(child, 'SIGKILL')).toBe('SIGKILL');
+    queue.trySend('after the crash', { type: 1 });
+    expect(queue.tryReceive()).toEqual({ type: 1, data: Buffer.from('after the crash') });
+  } finally {
+    queue.remove();
+    queue.close();
+  }
 });
