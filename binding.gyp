@@ -26,6 +26,7 @@
             "native/posix/interrupt.cc",
             "native/posix/posix_mq.cc",
             "native/posix/shm.cc",
+            "native/posix/sync.cc",
             "native/posix/sysv_mq.cc"
           ],
           "libraries": ["-lrt"]

@@ -2,5 +2,9 @@
 // instance per thread.
 import ipckit from './dist/index.js';
 
-export const { SharedMemory, MappedFile, Mapping, ErrorCodes, IpcError, SysVMessageQueue, ftok, PosixMessageQueue, posixQueueLimits } = ipckit;
+export const {
+  SharedMemory, MappedFile, Mapping, ErrorCodes, IpcError,
+  SysVMessageQueue, ftok, PosixMessageQueue, posixQueueLimits,
+  wait, waitAsync, wake, Mutex, Condition, Barrier,
+} = ipckit;
 export default ipckit;

@@ -65,6 +65,36 @@ export interface NativePosixQueue {
   close(): void;
 }
 
+/** Waits and locks in mapped memory (native/posix/sync.cc over native/include/ipckit/sync.h). */
+export interface NativeSync {
+  layout: { version: number; mutexSize: number; conditionSize: number; barrierSize: number; alignment: number };
+  futexWait(mapping: NativeMapping, offset: number, expected: number, timeoutMs: number): number;
+  futexWake(mapping: NativeMapping, offset: number, count: number): number;
+  futexWaitAsync(mapping: NativeMapping, opId: number, offset: number, expected: number, referenced: boolean): Promise<number>;
+  mutexSleepAsync(mapping: NativeMapping, opId: number, offset: number, referenced: boolean): Promise<number>;
+  waitStop(mapping: NativeMapping, opId: number, code: string): void;
+  waitRef(mapping: NativeMapping, opId: number, referenced: boolean): void;
+  mutexInit(mapping: NativeMapping, offset: number): void;
+  mutexValid(mapping: NativeMapping, offset: number): boolean;
+  mutexTryLock(mapping: NativeMapping, offset: number): number;
+  mutexLock(mapping: NativeMapping, offset: number, timeoutMs: number): number;
+  mutexMarkWaiters(mapping: NativeMapping, offset: number): void;
+  mutexUnlock(mapping: NativeMapping, offset: number): void;
+  mutexConsistent(mapping: NativeMapping, offset: number): void;
+  condInit(mapping: NativeMapping, offset: number): void;
+  condValid(mapping: NativeMapping, offset: number): boolean;
+  condWait(mapping: NativeMapping, condOffset: number, mutexOffset: number, timeoutMs: number): number;
+  condPrepare(mapping: NativeMapping, offset: number): number;
+  condDone(mapping: NativeMapping, offset: number): void;
+  condNotify(mapping: NativeMapping, offset: number, all: boolean): number;
+  barrierInit(mapping: NativeMapping, offset: number, parties: number): void;
+  barrierParties(mapping: NativeMapping, offset: number): number;
+  barrierWait(mapping: NativeMapping, offset: number, timeoutMs: number): number;
+  barrierArrive(mapping: NativeMapping, offset: number): number;
+  barrierState(mapping: NativeMapping, offset: number): number;
+  barrierWithdraw(mapping: NativeMapping, offset: number, generation: number): boolean;
+}
+
 interface NativeBinding {
   readonly platform: 'posix' | 'unsupported';
   init(
@@ -79,6 +109,7 @@ interface NativeBinding {
   ftok?(path: string, projId: number): number;
   openPosixQueue?(name: string, flags: number, mode: number, maxMessages: number, messageSize: number, defaultMaxMessages: number, defaultMessageSize: number): NativePosixQueue;
   unlinkPosixQueue?(name: string): void;
+  sync?: NativeSync;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -34,6 +34,23 @@ export interface MappingStats {
   gid: number;
 }
 
+// Which mapping an ArrayBuffer belongs to, and each mapping's native handle: for the waits and
+// locks that live inside mapped memory (lib/futex.ts, lib/mutex.ts, ...).
+const mappingOfBuffer = new WeakMap<ArrayBufferLike, Mapping>();
+const nativeOfMapping = new WeakMap<Mapping, NativeMapping>();
+
+/** @internal The mapping an ArrayBuffer is the memory of, if any. */
+export function mappingOf(buffer: ArrayBufferLike): Mapping | undefined {
+  return mappingOfBuffer.get(buffer);
+}
+
+/** @internal A mapping's native handle; throws ERR_IPC_CLOSED once it is closed. */
+export function nativeOf(mapping: Mapping): NativeMapping {
+  const native = nativeOfMapping.get(mapping);
+  if (native === undefined || mapping.closed) throw closedError('shared memory');
+  return native;
+}
+
 /** Base class of {@link SharedMemory} and {@link MappedFile}. */
 export abstract class Mapping {
   #native: NativeMapping | null;
@@ -49,6 +66,7 @@ export abstract class Mapping {
       throw outOfRange('size', `at most ${bufferConstants.MAX_LENGTH} bytes (buffer.constants.MAX_LENGTH) to be mapped`, native.size);
     }
     this.#native = native;
+    nativeOfMapping.set(this, native);
     this.#size = native.size;
     this.#what = what;
   }
@@ -61,7 +79,10 @@ export abstract class Mapping {
 
   #memory(): ArrayBuffer {
     const native = this.native;
-    this.#arrayBuffer ??= native.arrayBuffer();
+    if (this.#arrayBuffer === null) {
+      this.#arrayBuffer = native.arrayBuffer();
+      mappingOfBuffer.set(this.#arrayBuffer, this);
+    }
     return this.#arrayBuffer;
   }
 

@@ -7,6 +7,7 @@
 
 #if defined(__linux__)
 #include "posix/shm.h"
+#include "posix/sync.h"
 #include "posix/posix_mq.h"
 #include "posix/sysv_mq.h"
 #endif
@@ -39,8 +40,9 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   std::shared_ptr<HandleRegistry> registry = addon->registry;
   std::shared_ptr<WaiterPool> waiters = addon->waiters;
   env.AddCleanupHook([registry, waiters]() {
-    registry->ReleaseAll();
+    // Threads first: a waiter may be waiting on mapped memory that the handles then unmap.
     waiters->Shutdown();
+    registry->ReleaseAll();
   });
 
   exports.Set("init", Napi::Function::New<Init>(env, "init"));
@@ -53,6 +55,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   posix::InitSharedMemory(env, exports);
   posix::InitSysVMessageQueue(env, exports);
   posix::InitPosixMessageQueue(env, exports);
+  posix::InitSync(env, exports);
 #else
   exports.Set("platform", Napi::String::New(env, "unsupported"));
 #endif

@@ -52,6 +52,7 @@ MappingHandle::MappingHandle(const Napi::CallbackInfo& info) : ObjectWrap<Mappin
   readOnly_ = pending->readOnly;
   info.This().As<Napi::Object>().TypeTag(&kTypeTag);
   registry_ = Addon::Of(env).registry;
+  waiters_ = Addon::Of(env).waiters;
   registry_->Add(this);
 }
 
@@ -64,7 +65,10 @@ MappingHandle::~MappingHandle() {
 }
 
 void MappingHandle::ReleaseForTeardown() {
-  // The environment is going away and no JavaScript will run again in it.
+  // The environment is going away and no JavaScript will run again in it. The waiter pool has
+  // already stopped and joined its threads (see addon.cc), so no dependent is still running.
+  dependents_.clear();
+  closed_ = true;
   if (!mapped_) return;
   mapped_->Unmap();
   mapped_->CloseObject();
@@ -72,7 +76,7 @@ void MappingHandle::ReleaseForTeardown() {
 }
 
 Mapped& MappingHandle::OpenOrThrow(Napi::Env env) {
-  if (!mapped_) {
+  if (closed_ || !mapped_) {
     Throw(LibraryError(env, ErrorKind::kError, "ERR_IPC_CLOSED", "The handle is closed"));
   }
   return *mapped_;
@@ -139,7 +143,8 @@ Napi::Value MappingHandle::Stat(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value MappingHandle::Close(const Napi::CallbackInfo& info) {
-  if (!mapped_) return info.Env().Undefined();
+  if (closed_) return info.Env().Undefined();
+  closed_ = true;
   // Detach before unmapping: from here on every Buffer and view over this memory has length 0,
   // so no JavaScript can touch the pages once they are gone.
   if (!arrayBuffer_.IsEmpty()) {
@@ -147,11 +152,28 @@ Napi::Value MappingHandle::Close(const Napi::CallbackInfo& info) {
     if (!buffer.IsDetached()) buffer.Detach();
     arrayBuffer_.Reset();
   }
+  registry_->Remove(this);
+  if (dependents_.empty()) {
+    Release();
+  } else {
+    // Waits on this memory end with ERR_IPC_CLOSED; the last one to settle unmaps.
+    for (auto& [id, op] : dependents_) waiters_->Stop(op, "ERR_IPC_CLOSED");
+  }
+  return info.Env().Undefined();
+}
+
+void MappingHandle::Release() {
+  if (!mapped_) return;
   mapped_->Unmap();
   mapped_->CloseObject();
   mapped_.reset();
-  registry_->Remove(this);
-  return info.Env().Undefined();
+}
+
+uint8_t* MappingHandle::Data(Napi::Env env) { return OpenOrThrow(env).data(); }
+
+void MappingHandle::RemoveDependent(double opId) {
+  dependents_.erase(opId);
+  if (closed_ && dependents_.empty()) Release();
 }
 
 }  // namespace ipckit

@@ -10,7 +10,10 @@
 #include <memory>
 #include <string>
 
+#include <unordered_map>
+
 #include "common/addon.h"
+#include "common/waiter.h"
 
 namespace ipckit {
 
@@ -56,6 +59,20 @@ class MappingHandle : public Napi::ObjectWrap<MappingHandle>, public Closeable {
   ~MappingHandle() override;
   void ReleaseForTeardown() override;
 
+  // For waits on this memory (native/posix/sync.cc). Throws ERR_IPC_CLOSED once closed.
+  uint8_t* Data(Napi::Env env);
+  size_t Size() const { return mapped_ ? mapped_->size() : 0; }
+  // A blocking operation that reads or waits on this memory from a waiter thread. While any is
+  // registered, close() stops them and defers the unmap until the last has settled, so no
+  // thread ever touches memory that is gone.
+  void AddDependent(double opId, BlockingOp* op) { dependents_[opId] = op; }
+  void RemoveDependent(double opId);
+  BlockingOp* FindDependent(double opId) const {
+    auto it = dependents_.find(opId);
+    return it == dependents_.end() ? nullptr : it->second;
+  }
+  const std::shared_ptr<WaiterPool>& waiters() const { return waiters_; }
+
  private:
   Napi::Value ArrayBuffer(const Napi::CallbackInfo& info);
   Napi::Value Size(const Napi::CallbackInfo& info);
@@ -67,8 +84,12 @@ class MappingHandle : public Napi::ObjectWrap<MappingHandle>, public Closeable {
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   Mapped& OpenOrThrow(Napi::Env env);
+  void Release();
 
   std::shared_ptr<Mapped> mapped_;
+  bool closed_ = false;
+  std::unordered_map<double, BlockingOp*> dependents_;
+  std::shared_ptr<WaiterPool> waiters_;
   std::shared_ptr<HandleRegistry> registry_;
   Napi::Reference<Napi::ArrayBuffer> arrayBuffer_;
   bool created_ = false;

@@ -1,0 +1,87 @@
+import { ErrorCodes, invalidArgValue } from './errors';
+import { nativeSync, timeoutMs } from './futex';
+import type { Mapping } from './mapping';
+import { SharedObject } from './shared-object';
+import { validateInteger, validateObject } from './validate';
+import { abortedError, timeoutError, validateWaitOptions, type WaitOptions } from './waiting';
+
+const STATE = 12; // byte offset of the futex word in ipckit_barrier_t
+const SERIAL = 4;
+const TIMED_OUT = 2;
+
+/**
+ * A reusable barrier in shared memory (`ipckit_barrier_t`, 32 bytes): `parties` processes or
+ * threads (Node or C) wait until all have arrived, then all go on and it is ready for the next
+ * round. A wait that times out or is aborted takes its arrival back, so the barrier stays usable.
+ */
+export class Barrier extends SharedObject {
+  private constructor(memory: Mapping, byteOffset: number) {
+    super(memory, byteOffset);
+  }
+
+  /** The object's size in bytes (32). */
+  static get SIZE(): number {
+    return nativeSync().layout.barrierSize;
+  }
+
+  /** Initialises a barrier for `parties` (1 to 65535) at `byteOffset` (a multiple of 8). */
+  static create(memory: Mapping, byteOffset: number, parties: number): Barrier {
+    const n = validateInteger(parties, 'parties', 1, 65535);
+    const { memory: m, offset } = SharedObject.place(memory, byteOffset, Barrier.SIZE);
+    const barrier = new Barrier(m, offset);
+    nativeSync().barrierInit(barrier.native, offset, n);
+    return barrier;
+  }
+
+  /** Attaches to a barrier initialised at `byteOffset`. */
+  static open(memory: Mapping, byteOffset: number): Barrier {
+    const { memory: m, offset } = SharedObject.place(memory, byteOffset, Barrier.SIZE);
+    const barrier = new Barrier(m, offset);
+    if (nativeSync().barrierParties(barrier.native, offset) === 0) {
+      throw invalidArgValue('byteOffset', byteOffset, 'does not hold an ipckit Barrier (layout version 1)');
+    }
+    return barrier;
+  }
+
+  /** How many parties meet at the barrier. */
+  get parties(): number {
+    return nativeSync().barrierParties(this.native, this.byteOffset);
+  }
+
+  /**
+   * Blocks this thread until all parties have arrived. Returns `true` for exactly one party of
+   * each round (the "serial" one). Throws ERR_IPC_TIMEOUT after taking the arrival back.
+   */
+  waitSync(options: { timeout?: number } = {}): boolean {
+    const { timeout } = validateWaitOptions(validateObject<WaitOptions>(options, 'options'));
+    const code = nativeSync().barrierWait(this.native, this.byteOffset, timeoutMs(timeout));
+    if (code === TIMED_OUT) throw timeoutError('barrier wait');
+    return code === SERIAL;
+  }
+
+  /** As `waitSync()`, without blocking the event loop; resolves `true` for the serial party. */
+  async wait(options: WaitOptions = {}): Promise<boolean> {
+    const { timeout, signal } = validateWaitOptions(validateObject<WaitOptions>(options, 'options'));
+    if (signal?.aborted) throw abortedError('barrier wait');
+    const sync = nativeSync();
+    const arrived = sync.barrierArrive(this.native, this.byteOffset);
+    if (arrived < 0) return true;
+    const generation = (arrived & 0xffff0000) >>> 0;
+    const deadline = timeout === undefined ? undefined : performance.now() + timeout;
+    for (;;) {
+      const state = sync.barrierState(this.native, this.byteOffset);
+      if (((state & 0xffff0000) >>> 0) !== generation) return false;
+      const left = deadline === undefined ? undefined : Math.max(0, deadline - performance.now());
+      try {
+        if (left === 0) throw timeoutError('barrier wait');
+        await this.sleep(left, signal, (native, id, referenced) => sync.futexWaitAsync(native, id, this.byteOffset + STATE, state | 0, referenced));
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (code !== ErrorCodes.TIMEOUT && code !== ErrorCodes.ABORTED) throw error;
+        // Take the arrival back, unless the round completed meanwhile: then we were released.
+        if (sync.barrierWithdraw(this.native, this.byteOffset, generation)) throw error;
+        return false;
+      }
+    }
+  }
+}

@@ -1,0 +1,97 @@
+import { invalidArgType, invalidArgValue, IpcError } from './errors';
+import { nativeSync, timeoutMs, type WaitResult } from './futex';
+import type { Mapping } from './mapping';
+import { Mutex } from './mutex';
+import { SharedObject } from './shared-object';
+import { validateObject } from './validate';
+import { validateWaitOptions, type WaitOptions } from './waiting';
+
+const SEQ = 8; // byte offset of the futex word in ipckit_cond_t
+
+/**
+ * A condition variable in shared memory (`ipckit_cond_t`, 32 bytes), used with a {@link Mutex}
+ * in the same mapping, by Node and C alike. As with any condition variable, wake-ups can be
+ * spurious: wait in a loop that re-checks the condition.
+ */
+export class Condition extends SharedObject {
+  private constructor(memory: Mapping, byteOffset: number) {
+    super(memory, byteOffset);
+  }
+
+  /** The object's size in bytes (32). */
+  static get SIZE(): number {
+    return nativeSync().layout.conditionSize;
+  }
+
+  /** Initialises a new condition at `byteOffset` (a multiple of 8) of `memory`. */
+  static create(memory: Mapping, byteOffset: number): Condition {
+    const { memory: m, offset } = SharedObject.place(memory, byteOffset, Condition.SIZE);
+    const condition = new Condition(m, offset);
+    nativeSync().condInit(condition.native, offset);
+    return condition;
+  }
+
+  /** Attaches to a condition initialised at `byteOffset`. */
+  static open(memory: Mapping, byteOffset: number): Condition {
+    const { memory: m, offset } = SharedObject.place(memory, byteOffset, Condition.SIZE);
+    const condition = new Condition(m, offset);
+    if (!nativeSync().condValid(condition.native, offset)) {
+      throw invalidArgValue('byteOffset', byteOffset, 'does not hold an ipckit Condition (layout version 1)');
+    }
+    return condition;
+  }
+
+  #check(mutex: unknown): Mutex {
+    if (!(mutex instanceof Mutex)) throw invalidArgType('mutex', 'a Mutex', mutex);
+    if (mutex.memory !== this.memory) throw invalidArgValue('mutex', 'Mutex', 'must live in the same shared memory handle as the condition');
+    if (!mutex.held) throw new IpcError('ERR_IPC_MUTEX_NOT_OWNER', 'wait() needs the mutex held by this thread');
+    return mutex;
+  }
+
+  /**
+   * Releases `mutex` (held by this thread), blocks this thread until notified or the timeout,
+   * then re-acquires it. For worker threads and scripts.
+   */
+  waitSync(mutex: Mutex, options: { timeout?: number } = {}): Exclude<WaitResult, 'not-equal'> {
+    const m = this.#check(mutex);
+    const { timeout } = validateWaitOptions(validateObject<WaitOptions>(options, 'options'));
+    const code = nativeSync().condWait(this.native, this.byteOffset, m.byteOffset, timeoutMs(timeout));
+    return code === 2 ? 'timed-out' : 'ok';
+  }
+
+  /**
+   * Releases `mutex`, waits for a notify without blocking the event loop, and re-acquires the
+   * mutex before settling, also when it times out (`'timed-out'`) or is aborted (rejects with
+   * ERR_IPC_ABORTED, the mutex held again).
+   */
+  async wait(mutex: Mutex, options: WaitOptions = {}): Promise<Exclude<WaitResult, 'not-equal'>> {
+    const m = this.#check(mutex);
+    const { timeout, signal } = validateWaitOptions(validateObject<WaitOptions>(options, 'options'));
+    const sync = nativeSync();
+    const seq = sync.condPrepare(this.native, this.byteOffset);
+    let result: Exclude<WaitResult, 'not-equal'> = 'ok';
+    let failure: unknown;
+    try {
+      m.unlock();
+      await this.sleep(timeout, signal, (native, id, referenced) => sync.futexWaitAsync(native, id, this.byteOffset + SEQ, seq, referenced));
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ERR_IPC_TIMEOUT') result = 'timed-out';
+      else failure = error;
+    } finally {
+      if (!this.memory.closed) sync.condDone(this.native, this.byteOffset);
+    }
+    if (!this.memory.closed) await m.lock();
+    if (failure !== undefined) throw failure;
+    return result;
+  }
+
+  /** Wakes one waiter, in any process. Returns how many were woken (0 or 1). */
+  notify(): number {
+    return nativeSync().condNotify(this.native, this.byteOffset, false);
+  }
+
+  /** Wakes every waiter. Returns how many were woken. */
+  notifyAll(): number {
+    return nativeSync().condNotify(this.native, this.byteOffset, true);
+  }
+}

@@ -1,0 +1,90 @@
+// wait / waitAsync / wake on a 32-bit word of shared memory: futexes without the private flag, so
+// C programs and other processes wait and wake on the very same words.
+import { binding, type NativeMapping, type NativeSync } from './binding';
+import { ErrorCodes, invalidArgType, invalidArgValue, unsupportedPlatform } from './errors';
+import { Mapping, mappingOf, nativeOf } from './mapping';
+import { validateInteger, validateObject } from './validate';
+import { validateWaitOptions, Waits, type WaitOptions } from './waiting';
+
+/** How a wait ended: woken, the word did not hold `expected`, or the timeout passed. */
+export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
+
+/** @internal */
+export function nativeSync(): NativeSync {
+  const { sync } = binding;
+  if (sync === undefined) throw unsupportedPlatform('waits in shared memory');
+  return sync;
+}
+
+/** @internal Milliseconds for the addon: -1 for no limit. */
+export const timeoutMs = (timeout: number | undefined) => (timeout === undefined ? -1 : timeout);
+
+const results: WaitResult[] = ['ok', 'not-equal', 'timed-out'];
+
+function locate(array: unknown, index: unknown): { native: NativeMapping; offset: number; array: Int32Array; index: number } {
+  if (!(array instanceof Int32Array)) throw invalidArgType('array', 'an Int32Array', array);
+  const mapping: Mapping | undefined = mappingOf(array.buffer);
+  if (mapping === undefined) {
+    throw invalidArgValue('array', 'Int32Array', 'must be a view of a SharedMemory or MappedFile (other memory is private to this process)');
+  }
+  const native = nativeOf(mapping);
+  const i = validateInteger(index, 'index', 0, array.length - 1);
+  return { native, offset: array.byteOffset + i * 4, array, index: i };
+}
+
+function validateExpected(expected: unknown): number {
+  return validateInteger(expected, 'expected', -(2 ** 31), 2 ** 32 - 1) | 0;
+}
+
+const freeWaits = new Waits();
+
+/**
+ * Blocks the calling thread while `array[index] === expected`, until `wake()` (from any process)
+ * or the timeout. For worker threads and scripts; the event loop does not run meanwhile.
+ */
+export function wait(array: Int32Array, index: number, expected: number, options: { timeout?: number } = {}): WaitResult {
+  const { native, offset } = locate(array, index);
+  const value = validateExpected(expected);
+  const { timeout } = validateWaitOptions(validateObject<WaitOptions>(options, 'options'));
+  return results[nativeSync().futexWait(native, offset, value, timeoutMs(timeout))];
+}
+
+/**
+ * As `wait()`, without blocking: resolves when woken, at once with `'not-equal'`, or with
+ * `'timed-out'`. An AbortSignal rejects it with `ERR_IPC_ABORTED`; closing the shared memory
+ * rejects it with `ERR_IPC_CLOSED`. The sleeping is done on one of the addon's waiter threads.
+ */
+export function waitAsync(array: Int32Array, index: number, expected: number, options: WaitOptions = {}): Promise<WaitResult> {
+  try {
+    const { native, offset, index: i } = locate(array, index);
+    const value = validateExpected(expected);
+    const { timeout, signal } = validateWaitOptions(validateObject<WaitOptions>(options, 'options'));
+    if (signal?.aborted) return Promise.reject(Object.assign(new Error('The wait was aborted'), { code: ErrorCodes.ABORTED }));
+    if (Atomics.load(array, i) !== value) return Promise.resolve('not-equal');
+    if (timeout === 0) return Promise.resolve('timed-out');
+    const sync = nativeSync();
+    return freeWaits
+      .run(
+        timeout,
+        signal,
+        (id) => sync.futexWaitAsync(native, id, offset, value, true),
+        (id, code) => sync.waitStop(native, id, code),
+      )
+      .then(
+        (result) => results[result],
+        (error) => {
+          if ((error as { code?: string }).code === ErrorCodes.TIMEOUT) return 'timed-out';
+          throw error;
+        },
+      );
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** Wakes up to `count` waiters on `array[index]` (default: all), in any process; returns how many. */
+export function wake(array: Int32Array, index: number, count: number = Infinity): number {
+  const { native, offset } = locate(array, index);
+  const n = count === Infinity ? 2 ** 31 - 1 : validateInteger(count, 'count', 0, 2 ** 31 - 1);
+  return nativeSync().futexWake(native, offset, n);
+}

@@ -1,0 +1,86 @@
+// What Mutex, Condition and Barrier share: an object of a fixed layout (native/include/ipckit/
+// sync.h) at an offset of a mapping, and the waiting model.
+import type { NativeMapping } from './binding';
+import { invalidArgType, outOfRange } from './errors';
+import { nativeSync } from './futex';
+import { Mapping, nativeOf } from './mapping';
+import { validateInteger } from './validate';
+import { Waits } from './waiting';
+
+export abstract class SharedObject {
+  readonly #memory: Mapping;
+  readonly #offset: number;
+  /** @internal */
+  protected readonly waits = new Waits();
+  readonly #pending = new Set<number>();
+
+  protected constructor(memory: Mapping, byteOffset: number) {
+    this.#memory = memory;
+    this.#offset = byteOffset;
+  }
+
+  /** @internal Validates where an object of `size` bytes is to live. */
+  protected static place(memory: unknown, byteOffset: unknown, size: number): { memory: Mapping; offset: number } {
+    if (!(memory instanceof Mapping)) throw invalidArgType('memory', 'a SharedMemory or MappedFile', memory);
+    nativeOf(memory); // ERR_IPC_CLOSED if closed
+    const { alignment } = nativeSync().layout;
+    const offset = validateInteger(byteOffset, 'byteOffset', 0, Math.max(0, memory.size - size));
+    if (memory.size < size) throw outOfRange('byteOffset', `room for ${size} bytes, but the mapping has ${memory.size}`, byteOffset);
+    if (offset % alignment !== 0) throw outOfRange('byteOffset', `a multiple of ${alignment}`, byteOffset);
+    return { memory, offset };
+  }
+
+  /** The shared memory the object lives in. */
+  get memory(): Mapping {
+    return this.#memory;
+  }
+
+  /** Where in it the object starts. */
+  get byteOffset(): number {
+    return this.#offset;
+  }
+
+  /** @internal The mapping's native handle (throws ERR_IPC_CLOSED once the memory is closed). */
+  protected get native(): NativeMapping {
+    return nativeOf(this.#memory);
+  }
+
+  /** Lets a pending wait keep the process alive (the default). */
+  ref(): this {
+    return this.#setReferenced(true);
+  }
+
+  /** Lets the process exit while a wait on this object is pending. */
+  unref(): this {
+    return this.#setReferenced(false);
+  }
+
+  #setReferenced(referenced: boolean): this {
+    this.waits.setReferenced(referenced);
+    if (this.#pending.size > 0 && !this.#memory.closed) {
+      const native = this.native;
+      for (const id of this.#pending) nativeSync().waitRef(native, id, referenced);
+    }
+    return this;
+  }
+
+  /** @internal Runs one native wait under the object's ref state, timeout and signal. */
+  protected sleep(timeout: number | undefined, signal: AbortSignal | undefined, start: (native: NativeMapping, id: number, referenced: boolean) => Promise<number>): Promise<number> {
+    const native = this.native;
+    const sync = nativeSync();
+    let opId = 0;
+    return this.waits
+      .run(
+        timeout,
+        signal,
+        (id) => {
+          opId = id;
+          const promise = start(native, id, this.waits.referenced);
+          this.#pending.add(id);
+          return promise;
+        },
+        (id, code) => sync.waitStop(native, id, code),
+      )
+      .finally(() => this.#pending.delete(opId));
+  }
+}

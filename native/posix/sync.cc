@@ -1,0 +1,401 @@
+// Waits and locks inside shared memory: futex wait/wake on any 32-bit word of a mapping, and the
+// Mutex, Condition and Barrier of the public header ipckit/sync.h (the same code a C program
+// compiles). Synchronous calls run on the calling JavaScript thread; asynchronous waits sleep on
+// a waiter thread (native/common/waiter.cc) while the acquiring itself always happens back on the
+// JavaScript thread, so a mutex is owned by the thread that asked for it.
+#include "posix/sync.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <string>
+
+#include "common/errors.h"
+#include "common/handle.h"
+#include "common/mapping.h"
+#include "common/waiter.h"
+#include "ipckit/sync.h"
+
+namespace ipckit::posix {
+
+namespace {
+
+// A word, or an object of `size` bytes, at `offset` of an open mapping (lib/ checks the same).
+uint8_t* At(Napi::Env env, MappingHandle* mapping, double offset, size_t size, size_t align) {
+  uint8_t* data = mapping->Data(env);
+  if (!(offset >= 0) || offset + static_cast<double>(size) > static_cast<double>(mapping->Size()) ||
+      static_cast<uint64_t>(offset) % align != 0) {
+    Throw(LibraryError(env, ErrorKind::kRangeError, "ERR_OUT_OF_RANGE", "offset " + std::to_string(offset) + " is misaligned or outside the mapping"));
+  }
+  return data + static_cast<size_t>(offset);
+}
+
+MappingHandle* MappingArg(const Napi::CallbackInfo& info) { return UnwrapHandle<MappingHandle>(info[0], "mapping"); }
+double Offset(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().DoubleValue(); }
+long long TimeoutMs(const Napi::CallbackInfo& info, size_t i) {
+  double ms = info[i].As<Napi::Number>().DoubleValue();
+  return ms < 0 ? -1 : static_cast<long long>(ms);
+}
+
+Napi::Error ErrnoError(Napi::Env env, int code, const char* call) { return SystemError(env, OsError{code, call, std::string()}); }
+
+// A wait on mapped memory: pins the mapping's JS object and registers with it, so close() stops
+// the wait and unmaps only after it has settled.
+class MemoryOp : public BlockingOp {
+ public:
+  MemoryOp(Napi::Env env, MappingHandle* mapping, double opId, uint32_t* word)
+      : BlockingOp(env), mapping_(mapping), pin_(Napi::Persistent(mapping->Value())), opId_(opId), word_(word) {}
+
+  void Settle(Napi::Env env) override {
+    mapping_->RemoveDependent(opId_);
+    if (completed_) {
+      deferred_.Resolve(Napi::Number::New(env, result_));
+    } else if (error_ != 0) {
+      deferred_.Reject(ErrnoError(env, error_, "futex").Value());
+    } else {
+      const char* message = StopCode() == "ERR_IPC_TIMEOUT"   ? "The wait timed out"
+                            : StopCode() == "ERR_IPC_ABORTED" ? "The wait was aborted"
+                                                              : "The shared memory was closed";
+      deferred_.Reject(LibraryError(env, ErrorKind::kError, StopCode().c_str(), message).Value());
+    }
+  }
+
+ protected:
+  MappingHandle* mapping_;
+  Napi::ObjectReference pin_;
+  double opId_;
+  uint32_t* word_;
+  bool completed_ = false;
+  int result_ = 0;
+  int error_ = 0;
+};
+
+// Sleeps while *word == expected: resolves 0 when woken, 1 if the word differed.
+class FutexWaitOp final : public MemoryOp {
+ public:
+  FutexWaitOp(Napi::Env env, MappingHandle* mapping, double opId, uint32_t* word, uint32_t expected)
+      : MemoryOp(env, mapping, opId, word), expected_(expected) {}
+
+  void Execute() override {
+    for (;;) {
+      if (StopRequested()) return;
+      if (ipckit_futex_wait_until(word_, expected_, nullptr) == 0) {
+        completed_ = true;
+        result_ = IPCKIT_OK;
+        return;
+      }
+      if (errno == EAGAIN) {
+        completed_ = true;
+        result_ = IPCKIT_NOT_EQUAL;
+        return;
+      }
+      if (errno != EINTR) {
+        error_ = errno;
+        return;
+      }
+    }
+  }
+
+ private:
+  uint32_t expected_;
+};
+
+// Sleeps until a robust mutex is worth trying again: its lock word (the kernel's robust-futex
+// protocol that glibc follows: owner TID | FUTEX_WAITERS | FUTEX_OWNER_DIED) has no owner, or an
+// unlock woke us. Sets FUTEX_WAITERS before sleeping, as glibc's own waiters do, so the holder's
+// unlock wakes us.
+class MutexSleepOp final : public MemoryOp {
+ public:
+  using MemoryOp::MemoryOp;
+
+  void Execute() override {
+    for (;;) {
+      if (StopRequested()) return;
+      uint32_t word = __atomic_load_n(word_, __ATOMIC_ACQUIRE);
+      if ((word & FUTEX_TID_MASK) == 0) break;
+      if ((word & FUTEX_WAITERS) == 0) {
+        if (!__atomic_compare_exchange_n(word_, &word, word | FUTEX_WAITERS, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) continue;
+        word |= FUTEX_WAITERS;
+      }
+      if (ipckit_futex_wait_until(word_, word, nullptr) == 0) break;
+      if (errno != EAGAIN && errno != EINTR) {
+        error_ = errno;
+        return;
+      }
+    }
+    completed_ = true;
+  }
+};
+
+void SubmitMemoryOp(Napi::Env env, MappingHandle* mapping, double opId, std::unique_ptr<MemoryOp> op, bool referenced) {
+  mapping->AddDependent(opId, op.get());
+  mapping->waiters()->Submit(std::move(op), referenced);
+}
+
+ipckit_mutex_t* MutexAt(const Napi::CallbackInfo& info, bool mustBeValid = true) {
+  auto* mutex = reinterpret_cast<ipckit_mutex_t*>(At(info.Env(), MappingArg(info), Offset(info, 1), sizeof(ipckit_mutex_t), 8));
+  if (mustBeValid && !ipckit_mutex_valid(mutex)) {
+    Throw(LibraryError(info.Env(), ErrorKind::kTypeError, "ERR_INVALID_ARG_VALUE", "there is no ipckit Mutex (layout version 1) at this offset"));
+  }
+  return mutex;
+}
+
+ipckit_cond_t* CondAt(const Napi::CallbackInfo& info, size_t index = 1) {
+  auto* cond = reinterpret_cast<ipckit_cond_t*>(At(info.Env(), MappingArg(info), Offset(info, index), sizeof(ipckit_cond_t), 8));
+  if (!ipckit_cond_valid(cond)) {
+    Throw(LibraryError(info.Env(), ErrorKind::kTypeError, "ERR_INVALID_ARG_VALUE", "there is no ipckit Condition (layout version 1) at this offset"));
+  }
+  return cond;
+}
+
+ipckit_barrier_t* BarrierAt(const Napi::CallbackInfo& info) {
+  auto* barrier = reinterpret_cast<ipckit_barrier_t*>(At(info.Env(), MappingArg(info), Offset(info, 1), sizeof(ipckit_barrier_t), 8));
+  if (!ipckit_barrier_valid(barrier)) {
+    Throw(LibraryError(info.Env(), ErrorKind::kTypeError, "ERR_INVALID_ARG_VALUE", "there is no ipckit Barrier (layout version 1) at this offset"));
+  }
+  return barrier;
+}
+
+// Maps a header result to JS: 0 ok, 2 timed out, 3 owner died; throws on errors.
+Napi::Value LockResult(Napi::Env env, int rc, const char* call) {
+  if (rc >= 0) return Napi::Number::New(env, rc);
+  if (rc == -EDEADLK) {
+    Throw(LibraryError(env, ErrorKind::kError, "ERR_IPC_MUTEX_HELD", "this thread already holds the mutex"));
+  }
+  if (rc == -ENOTRECOVERABLE) {
+    Throw(LibraryError(env, ErrorKind::kError, "ERR_IPC_MUTEX_NOT_RECOVERABLE",
+                       "a holder of the mutex died and it was unlocked without markConsistent(): it can no longer be locked"));
+  }
+  Throw(ErrnoError(env, -rc, call));
+}
+
+// futexWait(mapping, offset, expected, timeoutMs): 0 woken, 1 not equal, 2 timed out
+Napi::Value FutexWait(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* word = reinterpret_cast<uint32_t*>(At(env, MappingArg(info), Offset(info, 1), 4, 4));
+  uint32_t expected = static_cast<uint32_t>(info[2].As<Napi::Number>().Int32Value());
+  int rc = ipckit_wait(word, expected, TimeoutMs(info, 3));
+  if (rc < 0) Throw(ErrnoError(env, -rc, "futex"));
+  return Napi::Number::New(env, rc);
+}
+
+// futexWake(mapping, offset, count): woken
+Napi::Value FutexWake(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* word = reinterpret_cast<uint32_t*>(At(env, MappingArg(info), Offset(info, 1), 4, 4));
+  int count = info[2].As<Napi::Number>().Int32Value();
+  return Napi::Number::New(env, ipckit_wake(word, count));
+}
+
+// futexWaitAsync(mapping, opId, offset, expected, referenced): Promise<0 | 1>
+Napi::Value FutexWaitAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  MappingHandle* mapping = MappingArg(info);
+  double opId = info[1].As<Napi::Number>().DoubleValue();
+  auto* word = reinterpret_cast<uint32_t*>(At(env, mapping, Offset(info, 2), 4, 4));
+  uint32_t expected = static_cast<uint32_t>(info[3].As<Napi::Number>().Int32Value());
+  auto op = std::make_unique<FutexWaitOp>(env, mapping, opId, word, expected);
+  Napi::Promise promise = op->Promise();
+  SubmitMemoryOp(env, mapping, opId, std::move(op), info[4].As<Napi::Boolean>().Value());
+  return promise;
+}
+
+// mutexSleepAsync(mapping, opId, offset, referenced): Promise<0>, once the mutex is worth trying
+Napi::Value MutexSleepAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  MappingHandle* mapping = MappingArg(info);
+  double opId = info[1].As<Napi::Number>().DoubleValue();
+  ipckit_mutex_t* mutex = reinterpret_cast<ipckit_mutex_t*>(At(env, mapping, Offset(info, 2), sizeof(ipckit_mutex_t), 8));
+  auto* word = reinterpret_cast<uint32_t*>(&mutex->u.mutex.__data.__lock);
+  auto op = std::make_unique<MutexSleepOp>(env, mapping, opId, word);
+  Napi::Promise promise = op->Promise();
+  SubmitMemoryOp(env, mapping, opId, std::move(op), info[3].As<Napi::Boolean>().Value());
+  return promise;
+}
+
+// waitStop(mapping, opId, code) / waitRef(mapping, opId, referenced)
+Napi::Value WaitStop(const Napi::CallbackInfo& info) {
+  MappingHandle* mapping = MappingArg(info);
+  BlockingOp* op = mapping->FindDependent(info[1].As<Napi::Number>().DoubleValue());
+  std::string code = info[2].As<Napi::String>().Utf8Value();
+  if (op != nullptr) {
+    mapping->waiters()->Stop(op, code == "ERR_IPC_TIMEOUT" ? "ERR_IPC_TIMEOUT" : code == "ERR_IPC_ABORTED" ? "ERR_IPC_ABORTED" : "ERR_IPC_CLOSED");
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value WaitRef(const Napi::CallbackInfo& info) {
+  MappingHandle* mapping = MappingArg(info);
+  BlockingOp* op = mapping->FindDependent(info[1].As<Napi::Number>().DoubleValue());
+  if (op != nullptr) mapping->waiters()->SetReferenced(op, info[2].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
+}
+
+// mutexInit(mapping, offset) / mutexValid(mapping, offset): boolean
+Napi::Value MutexInit(const Napi::CallbackInfo& info) {
+  int rc = ipckit_mutex_init(MutexAt(info, false));
+  if (rc != 0) Throw(ErrnoError(info.Env(), rc, "pthread_mutex_init"));
+  return info.Env().Undefined();
+}
+
+Napi::Value MutexValid(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), ipckit_mutex_valid(MutexAt(info, false)) != 0);
+}
+
+// mutexTryLock(mapping, offset): 0 acquired, 3 acquired (owner died), -16 busy
+Napi::Value MutexTryLock(const Napi::CallbackInfo& info) {
+  int rc = ipckit_mutex_trylock(MutexAt(info));
+  if (rc == -EBUSY) return Napi::Number::New(info.Env(), rc);
+  return LockResult(info.Env(), rc, "pthread_mutex_trylock");
+}
+
+// mutexLock(mapping, offset, timeoutMs): 0, 2 timed out, 3 owner died
+Napi::Value MutexLock(const Napi::CallbackInfo& info) {
+  return LockResult(info.Env(), ipckit_mutex_lock(MutexAt(info), TimeoutMs(info, 2)), "pthread_mutex_lock");
+}
+
+// After an asynchronous acquisition: the wake-up that sent us here may have been the only one an
+// unlock gave, so mark the word as having waiters; the next unlock then wakes any other sleeper.
+Napi::Value MutexMarkWaiters(const Napi::CallbackInfo& info) {
+  ipckit_mutex_t* mutex = MutexAt(info);
+  __atomic_or_fetch(reinterpret_cast<uint32_t*>(&mutex->u.mutex.__data.__lock), FUTEX_WAITERS, __ATOMIC_ACQ_REL);
+  return info.Env().Undefined();
+}
+
+Napi::Value MutexUnlock(const Napi::CallbackInfo& info) {
+  int rc = ipckit_mutex_unlock(MutexAt(info));
+  if (rc == -EPERM) {
+    Throw(LibraryError(info.Env(), ErrorKind::kError, "ERR_IPC_MUTEX_NOT_OWNER", "this thread does not hold the mutex"));
+  }
+  if (rc != 0) Throw(ErrnoError(info.Env(), -rc, "pthread_mutex_unlock"));
+  return info.Env().Undefined();
+}
+
+Napi::Value MutexConsistent(const Napi::CallbackInfo& info) {
+  int rc = ipckit_mutex_consistent(MutexAt(info));
+  if (rc == -EINVAL) {
+    Throw(LibraryError(info.Env(), ErrorKind::kError, "ERR_IPC_MUTEX_NOT_OWNER",
+                       "markConsistent() is for the holder that was told ownerDied"));
+  }
+  if (rc != 0) Throw(ErrnoError(info.Env(), -rc, "pthread_mutex_consistent"));
+  return info.Env().Undefined();
+}
+
+// condInit(mapping, offset) / condValid(mapping, offset)
+Napi::Value CondInit(const Napi::CallbackInfo& info) {
+  ipckit_cond_init(reinterpret_cast<ipckit_cond_t*>(At(info.Env(), MappingArg(info), Offset(info, 1), sizeof(ipckit_cond_t), 8)));
+  return info.Env().Undefined();
+}
+
+Napi::Value CondValid(const Napi::CallbackInfo& info) {
+  auto* cond = reinterpret_cast<ipckit_cond_t*>(At(info.Env(), MappingArg(info), Offset(info, 1), sizeof(ipckit_cond_t), 8));
+  return Napi::Boolean::New(info.Env(), ipckit_cond_valid(cond) != 0);
+}
+
+// condWait(mapping, condOffset, mutexOffset, timeoutMs): 0, 2 timed out, 3 owner died (relocked)
+Napi::Value CondWait(const Napi::CallbackInfo& info) {
+  ipckit_cond_t* cond = CondAt(info, 1);
+  auto* mutex = reinterpret_cast<ipckit_mutex_t*>(At(info.Env(), MappingArg(info), Offset(info, 2), sizeof(ipckit_mutex_t), 8));
+  int rc = ipckit_cond_wait(cond, mutex, TimeoutMs(info, 3));
+  if (rc == -EPERM) {
+    Throw(LibraryError(info.Env(), ErrorKind::kError, "ERR_IPC_MUTEX_NOT_OWNER", "wait() needs the mutex held by this thread"));
+  }
+  return LockResult(info.Env(), rc, "pthread_mutex_lock");
+}
+
+// condPrepare(mapping, offset): the sequence to wait on, counting this waiter in.
+// condDone(mapping, offset): counts it out again.
+Napi::Value CondPrepare(const Napi::CallbackInfo& info) {
+  ipckit_cond_t* cond = CondAt(info);
+  uint32_t seq = __atomic_load_n(&cond->seq, __ATOMIC_ACQUIRE);
+  __atomic_add_fetch(&cond->waiters, 1, __ATOMIC_ACQ_REL);
+  return Napi::Number::New(info.Env(), static_cast<int32_t>(seq));
+}
+
+Napi::Value CondDone(const Napi::CallbackInfo& info) {
+  __atomic_sub_fetch(&CondAt(info)->waiters, 1, __ATOMIC_ACQ_REL);
+  return info.Env().Undefined();
+}
+
+// condNotify(mapping, offset, all): woken
+Napi::Value CondNotify(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), ipckit_cond_notify(CondAt(info), info[2].As<Napi::Boolean>().Value()));
+}
+
+// barrierInit(mapping, offset, parties) / barrierParties(mapping, offset): parties, or 0 if none
+Napi::Value BarrierInit(const Napi::CallbackInfo& info) {
+  auto* barrier = reinterpret_cast<ipckit_barrier_t*>(At(info.Env(), MappingArg(info), Offset(info, 1), sizeof(ipckit_barrier_t), 8));
+  if (ipckit_barrier_init(barrier, info[2].As<Napi::Number>().Uint32Value()) != 0) {
+    Throw(LibraryError(info.Env(), ErrorKind::kRangeError, "ERR_OUT_OF_RANGE", "parties must be from 1 to 65535"));
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value BarrierParties(const Napi::CallbackInfo& info) {
+  auto* barrier = reinterpret_cast<ipckit_barrier_t*>(At(info.Env(), MappingArg(info), Offset(info, 1), sizeof(ipckit_barrier_t), 8));
+  return Napi::Number::New(info.Env(), ipckit_barrier_valid(barrier) ? barrier->parties : 0);
+}
+
+// barrierWait(mapping, offset, timeoutMs): 4 serial, 0 released, 2 timed out (arrival taken back)
+Napi::Value BarrierWait(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), ipckit_barrier_wait(BarrierAt(info), TimeoutMs(info, 2)));
+}
+
+// barrierArrive(mapping, offset): -1 if this arrival completed the generation, else the state
+Napi::Value BarrierArrive(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(ipckit__barrier_arrive(BarrierAt(info))));
+}
+
+// barrierState(mapping, offset) / barrierWithdraw(mapping, offset, generation): boolean
+Napi::Value BarrierState(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), __atomic_load_n(&BarrierAt(info)->state, __ATOMIC_ACQUIRE));
+}
+
+Napi::Value BarrierWithdraw(const Napi::CallbackInfo& info) {
+  uint32_t generation = info[2].As<Napi::Number>().Uint32Value();
+  return Napi::Boolean::New(info.Env(), ipckit__barrier_withdraw(BarrierAt(info), generation) != 0);
+}
+
+}  // namespace
+
+void InitSync(Napi::Env env, Napi::Object exports) {
+  Napi::Object sync = Napi::Object::New(env);
+  sync.Set("futexWait", Napi::Function::New<FutexWait>(env, "futexWait"));
+  sync.Set("futexWake", Napi::Function::New<FutexWake>(env, "futexWake"));
+  sync.Set("futexWaitAsync", Napi::Function::New<FutexWaitAsync>(env, "futexWaitAsync"));
+  sync.Set("mutexSleepAsync", Napi::Function::New<MutexSleepAsync>(env, "mutexSleepAsync"));
+  sync.Set("waitStop", Napi::Function::New<WaitStop>(env, "waitStop"));
+  sync.Set("waitRef", Napi::Function::New<WaitRef>(env, "waitRef"));
+  sync.Set("mutexInit", Napi::Function::New<MutexInit>(env, "mutexInit"));
+  sync.Set("mutexValid", Napi::Function::New<MutexValid>(env, "mutexValid"));
+  sync.Set("mutexTryLock", Napi::Function::New<MutexTryLock>(env, "mutexTryLock"));
+  sync.Set("mutexLock", Napi::Function::New<MutexLock>(env, "mutexLock"));
+  sync.Set("mutexMarkWaiters", Napi::Function::New<MutexMarkWaiters>(env, "mutexMarkWaiters"));
+  sync.Set("mutexUnlock", Napi::Function::New<MutexUnlock>(env, "mutexUnlock"));
+  sync.Set("mutexConsistent", Napi::Function::New<MutexConsistent>(env, "mutexConsistent"));
+  sync.Set("condInit", Napi::Function::New<CondInit>(env, "condInit"));
+  sync.Set("condValid", Napi::Function::New<CondValid>(env, "condValid"));
+  sync.Set("condWait", Napi::Function::New<CondWait>(env, "condWait"));
+  sync.Set("condPrepare", Napi::Function::New<CondPrepare>(env, "condPrepare"));
+  sync.Set("condDone", Napi::Function::New<CondDone>(env, "condDone"));
+  sync.Set("condNotify", Napi::Function::New<CondNotify>(env, "condNotify"));
+  sync.Set("barrierInit", Napi::Function::New<BarrierInit>(env, "barrierInit"));
+  sync.Set("barrierParties", Napi::Function::New<BarrierParties>(env, "barrierParties"));
+  sync.Set("barrierWait", Napi::Function::New<BarrierWait>(env, "barrierWait"));
+  sync.Set("barrierArrive", Napi::Function::New<BarrierArrive>(env, "barrierArrive"));
+  sync.Set("barrierState", Napi::Function::New<BarrierState>(env, "barrierState"));
+  sync.Set("barrierWithdraw", Napi::Function::New<BarrierWithdraw>(env, "barrierWithdraw"));
+  Napi::Object layout = Napi::Object::New(env);
+  layout.Set("version", Napi::Number::New(env, IPCKIT_SYNC_VERSION));
+  layout.Set("mutexSize", Napi::Number::New(env, sizeof(ipckit_mutex_t)));
+  layout.Set("conditionSize", Napi::Number::New(env, sizeof(ipckit_cond_t)));
+  layout.Set("barrierSize", Napi::Number::New(env, sizeof(ipckit_barrier_t)));
+  layout.Set("alignment", Napi::Number::New(env, 8));
+  sync.Set("layout", layout);
+  exports.Set("sync", sync);
+}
+
+}  // namespace ipckit::posix
