@@ -26,7 +26,8 @@
             "native/posix/interrupt.cc",
             "native/posix/posix_mq.cc",
             "native/posix/shm.cc",
-            "native/posix/sysv_mq.cc"
+            "native/posix/sysv_mq.cc",
+            "native/posix/sysv_sem.cc"
           ],
           "libraries": ["-lrt"]
         }]

@@ -9,6 +9,7 @@
 #include "posix/shm.h"
 #include "posix/posix_mq.h"
 #include "posix/sysv_mq.h"
+#include "posix/sysv_sem.h"
 #endif
 
 namespace ipckit {
@@ -52,6 +53,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   exports.Set("platform", Napi::String::New(env, "posix"));
   posix::InitSharedMemory(env, exports);
   posix::InitSysVMessageQueue(env, exports);
+  posix::InitSysVSemaphoreSet(env, exports);
   posix::InitPosixMessageQueue(env, exports);
 #else
   exports.Set("platform", Napi::String::New(env, "unsupported"));
