@@ -27,7 +27,8 @@
             "native/posix/posix_mq.cc",
             "native/posix/shm.cc",
             "native/posix/sync.cc",
-            "native/posix/sysv_mq.cc"
+            "native/posix/sysv_mq.cc",
+            "native/posix/sysv_sem.cc"
           ],
           "libraries": ["-lrt"]
         }]

@@ -43,6 +43,33 @@ export interface NativeSysVQueue {
   close(): void;
 }
 
+/** A native System V semaphore set handle (native/posix/sysv_sem.cc). */
+export interface NativeSysVSemaphoreSet {
+  readonly id: number;
+  readonly created: boolean;
+  readonly count: number;
+  /** The kernel's most operations per semop call (SEMOPM), read at open. */
+  readonly semopm: number;
+  /** `ops` holds (index, delta, flags) triples; flags are {@link SemOpFlags}. Throws EAGAIN instead of returning false when `againIsError`. */
+  tryOp(ops: Int32Array, againIsError: boolean): boolean;
+  op(opId: number, ops: Int32Array): Promise<void>;
+  /** Waits on the calling thread; `timeout` in milliseconds, -1 for none. */
+  opSync(ops: Int32Array, timeout: number): void;
+  stop(opId: number, code: string): void;
+  ref(): void;
+  unref(): void;
+  get(index: number): number;
+  set(index: number, value: number): void;
+  getAll(): number[];
+  setAll(values: Uint16Array): void;
+  stat(): {
+    count: number; mode: number; uid: number; gid: number; cuid: number; cgid: number; lastOpTime: number; changeTime: number;
+    waiters: { index: number; forIncrease: number; forZero: number; lastPid: number }[];
+  };
+  remove(): void;
+  close(): void;
+}
+
 /** A POSIX message as the addon returns it. */
 export interface NativePosixMessage {
   data: Buffer;
@@ -107,6 +134,8 @@ interface NativeBinding {
   openFile?(path: string, readOnly: boolean, size: number, create: boolean, mode: number, reserve: boolean): NativeMapping;
   openSysVQueue?(key: number, flags: number, mode: number): NativeSysVQueue;
   ftok?(path: string, projId: number): number;
+  openSysVSemaphoreSet?(key: number, flags: number, mode: number, count: number): NativeSysVSemaphoreSet;
+  sysvSemLimits?(): { semmsl: number; semmns: number; semopm: number; semmni: number };
   openPosixQueue?(name: string, flags: number, mode: number, maxMessages: number, messageSize: number, defaultMaxMessages: number, defaultMessageSize: number): NativePosixQueue;
   unlinkPosixQueue?(name: string): void;
   sync?: NativeSync;
@@ -121,11 +150,17 @@ export const packageRoot = path.join(__dirname, '..');
 export const binding = load(packageRoot) as NativeBinding;
 binding.init(systemError, libraryError);
 
-/** Flags of `openSysVQueue` and `openPosixQueue`, mirroring native/posix/sysv_mq.cc and posix_mq.cc. */
+/** Flags of `openSysVQueue`, `openSysVSemaphoreSet` and `openPosixQueue`, mirroring native/posix/sysv_common.h and posix_mq.cc. */
 export const QueueFlags = {
   CREATE: 1,
   EXCLUSIVE: 2,
   PRIVATE: 4,
+} as const;
+
+/** Bits of an operation's flags in `NativeSysVSemaphoreSet.tryOp` and friends, mirroring native/posix/sysv_sem.cc. */
+export const SemOpFlags = {
+  UNDO: 1,
+  NO_WAIT: 2,
 } as const;
 
 /** Flags of `openSharedMemory`, mirroring native/posix/shm.cc. */

@@ -12,6 +12,8 @@ export { ErrorCodes, IpcError } from './errors';
 export type { SystemError } from './errors';
 export { SysVMessageQueue, ftok } from './sysv-message-queue';
 export type { SysVMessage, SysVSendOptions, SysVReceiveOptions, SysVQueueStats } from './sysv-message-queue';
+export { SysVSemaphoreSet } from './sysv-semaphore-set';
+export type { SemaphoreOp, SysVSemaphoreSetOptions, SysVSemaphoreSetStats, SysVSemaphoreWaiters } from './sysv-semaphore-set';
 export { PosixMessageQueue, posixQueueLimits } from './posix-message-queue';
 export type { PosixMessage, PosixQueueCreateOptions, PosixSendOptions, PosixQueueAttributes } from './posix-message-queue';
 export type { MessageData } from './message-queue';

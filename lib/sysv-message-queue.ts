@@ -1,6 +1,7 @@
 import { binding, QueueFlags, type NativeSysVQueue } from './binding';
-import { invalidArgValue, unsupportedPlatform } from './errors';
+import { unsupportedPlatform } from './errors';
 import { MessageQueueBase, ReceiveArea, toBytes, type MessageData, type SendBackend } from './message-queue';
+import { keyLabel, validateKey } from './sysv-key';
 import { validateBoolean, validateInteger, validateMode, validateObject, validateString } from './validate';
 import type { WaitOptions } from './waiting';
 
@@ -52,15 +53,6 @@ export interface SysVQueueStats {
   cgid: number;
 }
 
-const KEY_MIN = -(2 ** 31);
-const KEY_MAX = 2 ** 32 - 1;
-
-function validateKey(key: unknown): number {
-  const value = validateInteger(key, 'key', KEY_MIN, KEY_MAX);
-  if (value === 0) throw invalidArgValue('key', key, 'must not be 0 (IPC_PRIVATE); use createPrivate()');
-  return value | 0; // key_t is a signed 32-bit integer
-}
-
 function native(): NonNullable<typeof binding.openSysVQueue> {
   const open = binding.openSysVQueue;
   if (open === undefined) throw unsupportedPlatform('System V message queues');
@@ -80,7 +72,7 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
   readonly #area = new ReceiveArea();
 
   private constructor(handle: NativeSysVQueue, key: number) {
-    super(`System V message queue ${key === 0 ? 'IPC_PRIVATE' : `0x${(key >>> 0).toString(16).padStart(8, '0')}`}`);
+    super(`System V message queue ${keyLabel(key)}`);
     this.#native = handle;
     this.#key = key;
     this.#sendBackend = {

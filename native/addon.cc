@@ -10,6 +10,7 @@
 #include "posix/sync.h"
 #include "posix/posix_mq.h"
 #include "posix/sysv_mq.h"
+#include "posix/sysv_sem.h"
 #endif
 
 namespace ipckit {
@@ -54,6 +55,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   exports.Set("platform", Napi::String::New(env, "posix"));
   posix::InitSharedMemory(env, exports);
   posix::InitSysVMessageQueue(env, exports);
+  posix::InitSysVSemaphoreSet(env, exports);
   posix::InitPosixMessageQueue(env, exports);
   posix::InitSync(env, exports);
 #else

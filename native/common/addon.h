@@ -39,6 +39,7 @@ struct Addon {
   // Constructors of the wrapped classes, for handles created from native code.
   Napi::FunctionReference mappingClass;
   Napi::FunctionReference sysvQueueClass;
+  Napi::FunctionReference sysvSemaphoreSetClass;
   Napi::FunctionReference posixQueueClass;
   std::shared_ptr<HandleRegistry> registry = std::make_shared<HandleRegistry>();
   // Created eagerly in Register(), so its ThreadSafeFunction exists before the cleanup hook that

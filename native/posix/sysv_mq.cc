@@ -17,30 +17,15 @@
 #include "common/bytes.h"
 #include "common/errors.h"
 #include "common/waiter.h"
+#include "posix/sysv_common.h"
 
 namespace ipckit::posix {
 
 namespace {
 
-constexpr uint32_t kCreate = 1;
-constexpr uint32_t kExclusive = 2;
-constexpr uint32_t kPrivate = 4;
-
-long ReadProcLong(const char* path, long fallback) {
-  FILE* file = std::fopen(path, "r");
-  if (file == nullptr) return fallback;
-  long value = fallback;
-  if (std::fscanf(file, "%ld", &value) != 1) value = fallback;
-  std::fclose(file);
-  return value;
-}
-
-std::string KeyName(double key) {
-  if (key == 0) return "IPC_PRIVATE";
-  char text[32];
-  std::snprintf(text, sizeof text, "0x%08x", static_cast<unsigned>(static_cast<int64_t>(key)));
-  return text;
-}
+constexpr uint32_t kCreate = kSysVCreate;
+constexpr uint32_t kExclusive = kSysVExclusive;
+constexpr uint32_t kPrivate = kSysVPrivate;
 
 Napi::Error TooLarge(Napi::Env env, const std::string& message) {
   return LibraryError(env, ErrorKind::kError, "ERR_IPC_MESSAGE_TOO_LARGE", message);
