@@ -2,5 +2,5 @@
 // instance per thread.
 import ipckit from './dist/index.js';
 
-export const { SharedMemory, MappedFile, Mapping, ErrorCodes, IpcError, SysVMessageQueue, ftok, PosixMessageQueue, posixQueueLimits } = ipckit;
+export const { SharedMemory, MappedFile, Mapping, ErrorCodes, IpcError, SysVMessageQueue, ftok, PosixMessageQueue, posixQueueLimits, Semaphore } = ipckit;
 export default ipckit;

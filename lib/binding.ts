@@ -65,6 +65,23 @@ export interface NativePosixQueue {
   close(): void;
 }
 
+/** A native POSIX named semaphore handle (native/posix/named_sem.cc). */
+export interface NativeSemaphore {
+  readonly created: boolean;
+  /** sem_getvalue. */
+  readonly value: number;
+  post(): void;
+  tryWait(): boolean;
+  /** sem_wait on a waiter thread; lib/ tries tryWait() first. */
+  wait(opId: number): Promise<void>;
+  /** Blocks this thread; `timeoutMs` -1 waits without limit. Returns false when the time ran out. */
+  waitSync(timeoutMs: number): boolean;
+  stop(opId: number, code: string): void;
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+
 interface NativeBinding {
   readonly platform: 'posix' | 'unsupported';
   init(
@@ -79,6 +96,9 @@ interface NativeBinding {
   ftok?(path: string, projId: number): number;
   openPosixQueue?(name: string, flags: number, mode: number, maxMessages: number, messageSize: number, defaultMaxMessages: number, defaultMessageSize: number): NativePosixQueue;
   unlinkPosixQueue?(name: string): void;
+  openSemaphore?(name: string, flags: number, mode: number, initial: number): NativeSemaphore;
+  unlinkSemaphore?(name: string): void;
+  readonly semValueMax?: number;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -95,6 +115,12 @@ export const QueueFlags = {
   CREATE: 1,
   EXCLUSIVE: 2,
   PRIVATE: 4,
+} as const;
+
+/** Flags of `openSemaphore`, mirroring native/posix/named_sem.cc. */
+export const SemaphoreFlags = {
+  CREATE: 1,
+  EXCLUSIVE: 2,
 } as const;
 
 /** Flags of `openSharedMemory`, mirroring native/posix/shm.cc. */

@@ -15,4 +15,6 @@ export type { SysVMessage, SysVSendOptions, SysVReceiveOptions, SysVQueueStats }
 export { PosixMessageQueue, posixQueueLimits } from './posix-message-queue';
 export type { PosixMessage, PosixQueueCreateOptions, PosixSendOptions, PosixQueueAttributes } from './posix-message-queue';
 export type { MessageData } from './message-queue';
+export { Semaphore } from './semaphore';
+export type { SemaphoreCreateOptions } from './semaphore';
 export type { WaitOptions } from './waiting';

@@ -6,6 +6,7 @@
 #include "common/mapping.h"
 
 #if defined(__linux__)
+#include "posix/named_sem.h"
 #include "posix/shm.h"
 #include "posix/posix_mq.h"
 #include "posix/sysv_mq.h"
@@ -52,6 +53,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   exports.Set("platform", Napi::String::New(env, "posix"));
   posix::InitSharedMemory(env, exports);
   posix::InitSysVMessageQueue(env, exports);
+  posix::InitNamedSemaphore(env, exports);
   posix::InitPosixMessageQueue(env, exports);
 #else
   exports.Set("platform", Napi::String::New(env, "unsupported"));

@@ -40,6 +40,7 @@ struct Addon {
   Napi::FunctionReference mappingClass;
   Napi::FunctionReference sysvQueueClass;
   Napi::FunctionReference posixQueueClass;
+  Napi::FunctionReference namedSemaphoreClass;
   std::shared_ptr<HandleRegistry> registry = std::make_shared<HandleRegistry>();
   // Created eagerly in Register(), so its ThreadSafeFunction exists before the cleanup hook that
   // shuts it down is added (hooks run last-added first).
