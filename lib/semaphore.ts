@@ -129,7 +129,8 @@ export class Semaphore {
    * Decrements the value, waiting until it is above zero. Rejects with `ERR_IPC_TIMEOUT` after
    * `timeout` ms (`0`: only if it cannot be taken now), `ERR_IPC_ABORTED` when `signal` aborts,
    * `ERR_IPC_CLOSED` when the handle is closed. A wait that took the semaphore just as it was
-   * stopped resolves: a post is never lost. Waits on one handle do not overtake each other.
+   * stopped resolves: a post is never lost. While another wait of this handle is pending, a new
+   * one does not take ahead of it with sem_trywait but waits in the kernel alongside it.
    */
   wait(options: WaitOptions = {}): Promise<void> {
     try {
