@@ -2,7 +2,8 @@
  *   sem_peer post NAME [COUNT]            sem_post COUNT times (default 1)
  *   sem_peer wait NAME                    print "waiting", sem_wait, print "woke"
  *   sem_peer counter NAME SHM ITER        ITER times: sem_wait, increment the u32 at offset 0 of
- *                                         shared memory object SHM, sem_post (the semaphore is the lock)
+ *                                         shared memory object SHM, sem_post (the semaphore is the lock);
+ *                                         also counts the times the lock was held elsewhere
  *   sem_peer timedwait-realtime NAME MS   sem_timedwait with a CLOCK_REALTIME deadline MS from now,
  *                                         as clock_gettime reports it (the LD_PRELOAD control) */
 #include <errno.h>
@@ -50,14 +51,17 @@ int main(int argc, char **argv) {
     volatile uint32_t *counter = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (counter == MAP_FAILED) { perror("mmap"); return 1; }
     close(fd);
+    long contended = 0;
     for (long i = 0; i < iterations; i++) {
+      int value;
+      if (sem_getvalue(sem, &value) == 0 && value == 0) contended++;
       if (wait_retrying(sem)) return 1;
       /* A plain read-modify-write: only the lock keeps increments from being lost. */
       uint32_t seen = *counter;
       *counter = seen + 1;
       if (sem_post(sem) != 0) { perror("sem_post"); return 1; }
     }
-    printf("counted %ld\n", iterations);
+    printf("counted %ld contended %ld\n", iterations, contended);
     return 0;
   }
   if (strcmp(command, "timedwait-realtime") == 0 && argc > 3) {
