@@ -360,6 +360,17 @@ describe('across users and process lifetime', () => {
     expect(reref).toMatchObject({ code: 0, stdout: 'ERR_IPC_TIMEOUT\nexited\n' });
   });
 
+  test('worker threads: waitSync blocks a worker until the main thread posts; terminating a worker with waits pending releases its semaphore', async () => {
+    const name = newName();
+    track(Semaphore.create(name));
+    const result = await runNode('sem-worker.js', [name], { timeout: 30000 });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report).toMatchObject({ mappedBefore: 1, sync: { took: true }, syncExit: 0, mappedAfterClose: 0, mappedWhileWorkerWaits: 1, mappedAfterTerminate: 0, valueAfter: 1 });
+    expect(report.sync.ms).toBeGreaterThanOrEqual(150);
+  });
+
   test('16 pending waits leave the libuv threadpool free: fs.readFile still completes', async () => {
     const name = newName();
     track(Semaphore.create(name));
