@@ -24,6 +24,7 @@
           "sources": [
             "native/posix/errors.cc",
             "native/posix/interrupt.cc",
+            "native/posix/named_sem.cc",
             "native/posix/posix_mq.cc",
             "native/posix/shm.cc",
             "native/posix/sync.cc",

@@ -5,7 +5,7 @@ import ipckit from './dist/index.js';
 export const {
   SharedMemory, MappedFile, Mapping, ErrorCodes, IpcError,
   SysVMessageQueue, ftok, PosixMessageQueue, posixQueueLimits,
-  SysVSemaphoreSet,
+  SysVSemaphoreSet, Semaphore,
   wait, waitAsync, wake, Mutex, Condition, Barrier,
 } = ipckit;
 export default ipckit;

@@ -120,6 +120,21 @@ export interface NativeSync {
   barrierArrive(mapping: NativeMapping, offset: number): number;
   barrierState(mapping: NativeMapping, offset: number): number;
   barrierWithdraw(mapping: NativeMapping, offset: number, generation: number): boolean;
+/** A native POSIX named semaphore handle (native/posix/named_sem.cc). */
+export interface NativeSemaphore {
+  readonly created: boolean;
+  /** sem_getvalue. */
+  readonly value: number;
+  post(): void;
+  tryWait(): boolean;
+  /** sem_wait on a waiter thread; lib/ tries tryWait() first. */
+  wait(opId: number): Promise<void>;
+  /** Blocks this thread; `timeoutMs` -1 waits without limit. Returns false when the time ran out. */
+  waitSync(timeoutMs: number): boolean;
+  stop(opId: number, code: string): void;
+  ref(): void;
+  unref(): void;
+  close(): void;
 }
 
 interface NativeBinding {
@@ -139,6 +154,9 @@ interface NativeBinding {
   openPosixQueue?(name: string, flags: number, mode: number, maxMessages: number, messageSize: number, defaultMaxMessages: number, defaultMessageSize: number): NativePosixQueue;
   unlinkPosixQueue?(name: string): void;
   sync?: NativeSync;
+  openSemaphore?(name: string, flags: number, mode: number, initial: number): NativeSemaphore;
+  unlinkSemaphore?(name: string): void;
+  readonly semValueMax?: number;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -161,6 +179,12 @@ export const QueueFlags = {
 export const SemOpFlags = {
   UNDO: 1,
   NO_WAIT: 2,
+} as const;
+
+/** Flags of `openSemaphore`, mirroring native/posix/named_sem.cc. */
+export const SemaphoreFlags = {
+  CREATE: 1,
+  EXCLUSIVE: 2,
 } as const;
 
 /** Flags of `openSharedMemory`, mirroring native/posix/shm.cc. */

@@ -17,6 +17,8 @@ export type { SemaphoreOp, SysVSemaphoreSetOptions, SysVSemaphoreSetStats, SysVS
 export { PosixMessageQueue, posixQueueLimits } from './posix-message-queue';
 export type { PosixMessage, PosixQueueCreateOptions, PosixSendOptions, PosixQueueAttributes } from './posix-message-queue';
 export type { MessageData } from './message-queue';
+export { Semaphore } from './semaphore';
+export type { SemaphoreCreateOptions } from './semaphore';
 export type { WaitOptions } from './waiting';
 export { wait, waitAsync, wake } from './futex';
 export type { WaitResult } from './futex';

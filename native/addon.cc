@@ -6,6 +6,7 @@
 #include "common/mapping.h"
 
 #if defined(__linux__)
+#include "posix/named_sem.h"
 #include "posix/shm.h"
 #include "posix/sync.h"
 #include "posix/posix_mq.h"
@@ -56,6 +57,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   posix::InitSharedMemory(env, exports);
   posix::InitSysVMessageQueue(env, exports);
   posix::InitSysVSemaphoreSet(env, exports);
+  posix::InitNamedSemaphore(env, exports);
   posix::InitPosixMessageQueue(env, exports);
   posix::InitSync(env, exports);
 #else

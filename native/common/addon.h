@@ -41,6 +41,7 @@ struct Addon {
   Napi::FunctionReference sysvQueueClass;
   Napi::FunctionReference sysvSemaphoreSetClass;
   Napi::FunctionReference posixQueueClass;
+  Napi::FunctionReference namedSemaphoreClass;
   std::shared_ptr<HandleRegistry> registry = std::make_shared<HandleRegistry>();
   // Created eagerly in Register(), so its ThreadSafeFunction exists before the cleanup hook that
   // shuts it down is added (hooks run last-added first).

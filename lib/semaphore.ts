@@ -1,0 +1,198 @@
+import { binding, SemaphoreFlags, type NativeSemaphore } from './binding';
+import { closedError, invalidArgValue, unsupportedPlatform } from './errors';
+import { posixName } from './names';
+import { validateInteger, validateMode, validateObject } from './validate';
+import { abortedError, timeoutError, validateWaitOptions, Waits, type WaitOptions } from './waiting';
+
+export interface SemaphoreCreateOptions {
+  /** The value a new semaphore starts with: an integer from 0 to `Semaphore.VALUE_MAX`. Default `0`. */
+  initial?: number;
+  /** Permission bits, applied exactly (not filtered by the umask). Default `0o600`. */
+  mode?: number;
+}
+
+/** SEM_VALUE_MAX: the largest value a semaphore can hold (INT_MAX on Linux). */
+const VALUE_MAX = binding.semValueMax ?? 2 ** 31 - 1;
+/** glibc keeps '/jobs' as the file /dev/shm/sem.jobs, so its "sem." prefix takes 4 bytes of NAME_MAX (255). */
+const SEM_NAME_MAX = 251;
+
+function semaphoreName(value: unknown): string {
+  const name = posixName(value);
+  const bytes = Buffer.byteLength(name, 'utf8') - 1;
+  if (bytes > SEM_NAME_MAX) {
+    throw invalidArgValue('name', value, `must be at most ${SEM_NAME_MAX} bytes after the leading slash (NAME_MAX less glibc's "sem." prefix), not ${bytes}`);
+  }
+  return name;
+}
+
+function createOptions(options: SemaphoreCreateOptions | undefined): { initial: number; mode: number } {
+  const opts = validateObject<SemaphoreCreateOptions>(options, 'options');
+  const initial = opts.initial === undefined ? 0 : validateInteger(opts.initial, 'options.initial', 0, VALUE_MAX);
+  const mode = validateMode(opts.mode, 'options.mode', 0o600);
+  return { initial, mode };
+}
+
+function native(): { open: NonNullable<typeof binding.openSemaphore>; unlink: NonNullable<typeof binding.unlinkSemaphore> } {
+  const { openSemaphore, unlinkSemaphore } = binding;
+  if (openSemaphore === undefined || unlinkSemaphore === undefined) throw unsupportedPlatform('POSIX named semaphores');
+  return { open: openSemaphore, unlink: unlinkSemaphore };
+}
+
+/**
+ * A POSIX named semaphore (`sem_open` and friends): the one C opens with `sem_open("/jobs", ...)`.
+ * `post()` and `tryWait()` never wait. `wait()` takes the semaphore at once when it can, and
+ * otherwise waits on one of the addon's own waiter threads (never on libuv's threadpool);
+ * `waitSync()` blocks the calling thread. Timeouts run on the monotonic clock.
+ */
+export class Semaphore {
+  /** SEM_VALUE_MAX: the largest value a semaphore can hold; `post()` beyond it fails with `EOVERFLOW`. */
+  static readonly VALUE_MAX: number = VALUE_MAX;
+
+  readonly #native: NativeSemaphore;
+  readonly #name: string;
+  readonly #waits = new Waits();
+  #closed = false;
+  #waiting = 0;
+
+  private constructor(handle: NativeSemaphore, name: string) {
+    this.#native = handle;
+    this.#name = name;
+  }
+
+  static #open(name: unknown, flags: number, options: SemaphoreCreateOptions | undefined): Semaphore {
+    const normalized = semaphoreName(name);
+    const { initial, mode } = flags & SemaphoreFlags.CREATE ? createOptions(options) : { initial: 0, mode: 0 };
+    return new Semaphore(native().open(normalized, flags, mode, initial), normalized);
+  }
+
+  /** Creates a semaphore, exclusively: `EEXIST` if the name exists. */
+  static create(name: string, options?: SemaphoreCreateOptions): Semaphore {
+    return Semaphore.#open(name, SemaphoreFlags.CREATE | SemaphoreFlags.EXCLUSIVE, options);
+  }
+
+  /** Opens an existing semaphore: `ENOENT` if there is none. */
+  static open(name: string): Semaphore {
+    return Semaphore.#open(name, 0, undefined);
+  }
+
+  /**
+   * Opens the semaphore, creating it with `options` if it does not exist (`created` tells which).
+   * An existing semaphore keeps its value and mode.
+   */
+  static openOrCreate(name: string, options?: SemaphoreCreateOptions): Semaphore {
+    return Semaphore.#open(name, SemaphoreFlags.CREATE, options);
+  }
+
+  /** Removes the name (sem_unlink); processes that have it open keep using it until they close it. */
+  static unlink(name: string): void {
+    native().unlink(semaphoreName(name));
+  }
+
+  /** The semaphore's name, with its leading slash. */
+  get name(): string {
+    return this.#name;
+  }
+
+  /** Whether this handle created the semaphore. */
+  get created(): boolean {
+    return this.#native.created;
+  }
+
+  /** Whether `close()` has been called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The current value (sem_getvalue). Only a snapshot: other processes may change it at once. */
+  get value(): number {
+    this.#checkOpen();
+    return this.#native.value;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw closedError(`semaphore '${this.#name}'`);
+  }
+
+  /** Increments the value, waking one waiter if any (sem_post). `EOVERFLOW` past `Semaphore.VALUE_MAX`. */
+  post(): void {
+    this.#checkOpen();
+    this.#native.post();
+  }
+
+  /** Decrements the value if it is above zero and returns `true`; otherwise returns `false` (sem_trywait). Never waits. */
+  tryWait(): boolean {
+    this.#checkOpen();
+    return this.#native.tryWait();
+  }
+
+  /**
+   * Decrements the value, waiting until it is above zero. Rejects with `ERR_IPC_TIMEOUT` after
+   * `timeout` ms (`0`: only if it cannot be taken now), `ERR_IPC_ABORTED` when `signal` aborts,
+   * `ERR_IPC_CLOSED` when the handle is closed. A wait that took the semaphore just as it was
+   * stopped resolves: a post is never lost. While another wait of this handle is pending, a new
+   * one does not take ahead of it with sem_trywait but waits in the kernel alongside it.
+   */
+  wait(options: WaitOptions = {}): Promise<void> {
+    try {
+      const { timeout, signal } = validateWaitOptions(validateObject<WaitOptions>(options, 'options'));
+      this.#checkOpen();
+      if (signal?.aborted) return Promise.reject(abortedError('wait'));
+      if (this.#waiting === 0 && this.#native.tryWait()) return Promise.resolve();
+      if (timeout === 0) return Promise.reject(timeoutError('wait'));
+      const handle = this.#native;
+      this.#waiting++;
+      return this.#waits.run(timeout, signal, (id) => handle.wait(id), (id, code) => handle.stop(id, code)).finally(() => {
+        this.#waiting--;
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Decrements the value, blocking the calling thread until it is above zero: for scripts and
+   * worker threads, never for a thread that serves other work. Throws `ERR_IPC_TIMEOUT` after
+   * `timeout` ms. Nothing can interrupt it but the timeout or a post (not even
+   * `worker.terminate()`), so give it a timeout whenever a post may never come.
+   */
+  waitSync(options: { timeout?: number } = {}): void {
+    const opts = validateObject<WaitOptions>(options, 'options');
+    if (opts.signal !== undefined) throw invalidArgValue('options.signal', opts.signal, 'is not supported by waitSync(), which blocks the thread that would abort it; use wait()');
+    const { timeout } = validateWaitOptions(opts);
+    this.#checkOpen();
+    if (!this.#native.waitSync(timeout ?? -1)) throw timeoutError('wait');
+  }
+
+  /** Lets a pending wait keep the process alive (the default). Returns the semaphore. */
+  ref(): this {
+    this.#waits.setReferenced(true);
+    if (!this.#closed) this.#native.ref();
+    return this;
+  }
+
+  /** Lets the process exit while waits are pending on this handle. Returns the semaphore. */
+  unref(): this {
+    this.#waits.setReferenced(false);
+    if (!this.#closed) this.#native.unref();
+    return this;
+  }
+
+  /**
+   * Closes this handle (sem_close, once no wait of it is still inside sem_wait): pending waits
+   * reject with `ERR_IPC_CLOSED`. Idempotent. The semaphore itself stays (see `unlink()`).
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#native.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Removes this semaphore's name. Allowed after `close()`. */
+  unlink(): void {
+    Semaphore.unlink(this.#name);
+  }
+}

@@ -1,0 +1,373 @@
+// POSIX named semaphores (sem_open and friends). Posts and non-waiting takes run on the JavaScript
+// thread; async waits block in sem_wait on the addon's own waiter threads; waitSync blocks the
+// calling thread in sem_clockwait against the monotonic clock.
+#include "posix/named_sem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <semaphore.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "common/addon.h"
+#include "common/errors.h"
+#include "common/waiter.h"
+
+namespace ipckit::posix {
+
+namespace {
+
+constexpr uint32_t kCreate = 1;
+constexpr uint32_t kExclusive = 2;
+
+// Where glibc keeps named semaphores: sem_open("/jobs") is the file /dev/shm/sem.jobs.
+std::string SemaphorePath(const std::string& name) { return "/dev/shm/sem." + name.substr(1); }
+
+// One sem_open() of a name. sem_close unmaps the sem_t once this process holds no other opening
+// of the name, so it must not run while a waiter thread is still inside sem_wait on it: the
+// handle and every pending wait share this owner, and the last one to let go closes it.
+class SemOwner {
+ public:
+  explicit SemOwner(sem_t* sem) : sem_(sem) {}
+  ~SemOwner() { sem_close(sem_); }
+  SemOwner(const SemOwner&) = delete;
+  SemOwner& operator=(const SemOwner&) = delete;
+  sem_t* get() const { return sem_; }
+
+ private:
+  sem_t* sem_;
+};
+
+const char* StopMessage(const std::string& code) {
+  if (code == "ERR_IPC_TIMEOUT") return "The wait timed out";
+  if (code == "ERR_IPC_ABORTED") return "The wait was aborted";
+  return "The semaphore was closed";
+}
+
+timespec AddMilliseconds(timespec base, double ms) {
+  int64_t ns = static_cast<int64_t>(std::llround(ms * 1e6));
+  base.tv_sec += static_cast<time_t>(ns / 1000000000);
+  base.tv_nsec += static_cast<long>(ns % 1000000000);
+  if (base.tv_nsec >= 1000000000) {
+    base.tv_sec += 1;
+    base.tv_nsec -= 1000000000;
+  }
+  return base;
+}
+
+// Waits until `deadline` on CLOCK_MONOTONIC, so a change of the wall clock neither shortens nor
+// lengthens the wait. Returns 0, or the errno of the failure (ETIMEDOUT when the time is up).
+int WaitUntilMonotonic(sem_t* sem, const timespec& deadline) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 30))
+  if (sem_clockwait(sem, CLOCK_MONOTONIC, &deadline) == 0) return 0;
+  return errno;
+#else
+  // No sem_clockwait: wait in short CLOCK_REALTIME slices and judge the time left on the
+  // monotonic clock, so a wall-clock jump costs at most one slice.
+  for (;;) {
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double leftMs = (deadline.tv_sec - now.tv_sec) * 1e3 + (deadline.tv_nsec - now.tv_nsec) / 1e6;
+    if (leftMs <= 0) {
+      if (sem_trywait(sem) == 0) return 0;
+      return errno == EAGAIN ? ETIMEDOUT : errno;
+    }
+    timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    timespec slice = AddMilliseconds(wall, leftMs < 50 ? leftMs : 50);
+    if (sem_timedwait(sem, &slice) == 0) return 0;
+    if (errno != ETIMEDOUT) return errno;
+  }
+#endif
+}
+
+class NamedSemaphore : public Napi::ObjectWrap<NamedSemaphore>, public Closeable {
+ public:
+  static constexpr napi_type_tag kTypeTag = {0x6970636b69745345ULL, 0x4d6e616d65643031ULL};
+  static constexpr const char* kKindName = "named semaphore";
+
+  struct Pending {
+    sem_t* sem;
+    std::string name;
+    bool created;
+  };
+
+  static Napi::Function DefineClass(Napi::Env env) {
+    return ObjectWrap<NamedSemaphore>::DefineClass(
+        env, "NamedSemaphore",
+        {
+            InstanceAccessor<&NamedSemaphore::Created>("created"),
+            InstanceAccessor<&NamedSemaphore::GetValue>("value"),
+            InstanceMethod<&NamedSemaphore::Post>("post"),
+            InstanceMethod<&NamedSemaphore::TryWait>("tryWait"),
+            InstanceMethod<&NamedSemaphore::Wait>("wait"),
+            InstanceMethod<&NamedSemaphore::WaitSync>("waitSync"),
+            InstanceMethod<&NamedSemaphore::Stop>("stop"),
+            InstanceMethod<&NamedSemaphore::Ref>("ref"),
+            InstanceMethod<&NamedSemaphore::Unref>("unref"),
+            InstanceMethod<&NamedSemaphore::Close>("close"),
+        });
+  }
+
+  explicit NamedSemaphore(const Napi::CallbackInfo& info) : ObjectWrap<NamedSemaphore>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 1 || !info[0].IsExternal()) {
+      Throw(LibraryError(env, ErrorKind::kTypeError, "ERR_ILLEGAL_CONSTRUCTOR", "semaphores are created by the open functions"));
+    }
+    Pending* pending = info[0].As<Napi::External<Pending>>().Data();
+    sem_ = std::make_shared<SemOwner>(pending->sem);
+    pending->sem = SEM_FAILED;  // owned here from now on
+    name_ = pending->name;
+    created_ = pending->created;
+    info.This().As<Napi::Object>().TypeTag(&kTypeTag);
+    Addon& addon = Addon::Of(env);
+    registry_ = addon.registry;
+    waiters_ = addon.waiters;
+    registry_->Add(this);
+  }
+
+  ~NamedSemaphore() override { registry_->Remove(this); }
+
+  void ReleaseForTeardown() override {
+    // The waiter pool's own teardown stops and frees the operations, and with them their share
+    // of the semaphore.
+    pending_.clear();
+    closed_ = true;
+    sem_.reset();
+  }
+
+  void Forget(double opId) { pending_.erase(opId); }
+
+  Napi::Error OsFailure(Napi::Env env, int code, const char* syscall) const {
+    return SystemError(env, OsError{code, syscall, name_});
+  }
+
+ private:
+  void CheckOpen(Napi::Env env) const {
+    if (closed_) Throw(LibraryError(env, ErrorKind::kError, "ERR_IPC_CLOSED", "The semaphore '" + name_ + "' is closed"));
+  }
+
+  Napi::Value Created(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), created_); }
+
+  // Named GetValue: ObjectWrap::Value() is the JS object.
+  Napi::Value GetValue(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env);
+    int value = 0;
+    if (sem_getvalue(sem_->get(), &value) != 0) Throw(OsFailure(env, errno, "sem_getvalue"));
+    return Napi::Number::New(env, value);
+  }
+
+  Napi::Value Post(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env);
+    if (sem_post(sem_->get()) != 0) Throw(OsFailure(env, errno, "sem_post"));
+    return env.Undefined();
+  }
+
+  Napi::Value TryWait(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env);
+    for (;;) {
+      if (sem_trywait(sem_->get()) == 0) return Napi::Boolean::New(env, true);
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) return Napi::Boolean::New(env, false);
+      Throw(OsFailure(env, errno, "sem_trywait"));
+    }
+  }
+
+  // waitSync(timeoutMs | -1): boolean, false when the time ran out. Blocks the calling thread.
+  Napi::Value WaitSync(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env);
+    double timeout = info[0].As<Napi::Number>().DoubleValue();
+    sem_t* sem = sem_->get();
+    if (timeout < 0) {
+      for (;;) {
+        if (sem_wait(sem) == 0) return Napi::Boolean::New(env, true);
+        if (errno != EINTR) Throw(OsFailure(env, errno, "sem_wait"));
+      }
+    }
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    // An absolute deadline, so a signal that interrupts the wait does not restart its clock.
+    const timespec deadline = AddMilliseconds(now, timeout);
+    for (;;) {
+      int error = WaitUntilMonotonic(sem, deadline);
+      if (error == 0) return Napi::Boolean::New(env, true);
+      if (error == EINTR) continue;
+      if (error == ETIMEDOUT) return Napi::Boolean::New(env, false);
+      Throw(OsFailure(env, error, "sem_clockwait"));
+    }
+  }
+
+  Napi::Value Wait(const Napi::CallbackInfo& info);
+
+  // stop(opId, code): asks a pending wait to settle with the library error `code`.
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    double opId = info[0].As<Napi::Number>().DoubleValue();
+    std::string code = info[1].As<Napi::String>().Utf8Value();
+    auto it = pending_.find(opId);
+    if (it != pending_.end()) {
+      waiters_->Stop(it->second, code == "ERR_IPC_TIMEOUT" ? "ERR_IPC_TIMEOUT" : code == "ERR_IPC_ABORTED" ? "ERR_IPC_ABORTED" : "ERR_IPC_CLOSED");
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Ref(const Napi::CallbackInfo& info) {
+    referenced_ = true;
+    for (auto& [id, op] : pending_) waiters_->SetReferenced(op, true);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Unref(const Napi::CallbackInfo& info) {
+    referenced_ = false;
+    for (auto& [id, op] : pending_) waiters_->SetReferenced(op, false);
+    return info.Env().Undefined();
+  }
+
+  // Stops every pending wait and lets go of this handle's share of the semaphore; sem_close runs
+  // once the stopped waits have left sem_wait and settled.
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (closed_) return info.Env().Undefined();
+    closed_ = true;
+    for (auto& [id, op] : pending_) waiters_->Stop(op, "ERR_IPC_CLOSED");
+    sem_.reset();
+    return info.Env().Undefined();
+  }
+
+  std::shared_ptr<SemOwner> sem_;
+  std::string name_;
+  bool created_ = false;
+  bool closed_ = false;
+  bool referenced_ = true;
+  std::unordered_map<double, BlockingOp*> pending_;
+  std::shared_ptr<HandleRegistry> registry_;
+  std::shared_ptr<WaiterPool> waiters_;
+};
+
+// One sem_wait on a waiter thread. Holds the semaphore (so it stays mapped while the thread is in
+// the call) and the handle's JS object (so the handle outlives the wait).
+class SemWaitOp final : public BlockingOp {
+ public:
+  SemWaitOp(Napi::Env env, NamedSemaphore* handle, Napi::Object self, double opId, std::shared_ptr<SemOwner> sem)
+      : BlockingOp(env), handle_(handle), self_(Napi::Persistent(self)), opId_(opId), sem_(std::move(sem)) {}
+
+  void Execute() override {
+    for (;;) {
+      if (StopRequested()) return;
+      if (sem_wait(sem_->get()) == 0) {
+        got_ = true;
+        return;
+      }
+      if (errno != EINTR) {
+        error_ = errno;
+        return;
+      }
+    }
+  }
+
+  void Settle(Napi::Env env) override {
+    handle_->Forget(opId_);
+    if (got_) {
+      // Taken as the stop was requested: the caller has the semaphore, so the wait succeeds.
+      deferred_.Resolve(env.Undefined());
+    } else if (error_ != 0) {
+      deferred_.Reject(handle_->OsFailure(env, error_, "sem_wait").Value());
+    } else {
+      deferred_.Reject(LibraryError(env, ErrorKind::kError, StopCode().c_str(), StopMessage(StopCode())).Value());
+    }
+  }
+
+ private:
+  NamedSemaphore* handle_;
+  Napi::ObjectReference self_;
+  double opId_;
+  std::shared_ptr<SemOwner> sem_;
+  bool got_ = false;
+  int error_ = 0;
+};
+
+// wait(opId): Promise<void>, blocking in sem_wait on a waiter thread. lib/ has already tried
+// sem_trywait on this thread.
+Napi::Value NamedSemaphore::Wait(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env);
+  double opId = info[0].As<Napi::Number>().DoubleValue();
+  auto op = std::make_unique<SemWaitOp>(env, this, info.This().As<Napi::Object>(), opId, sem_);
+  Napi::Promise promise = op->Promise();
+  pending_[opId] = op.get();
+  waiters_->Submit(std::move(op), referenced_);
+  return promise;
+}
+
+// openSemaphore(name, flags, mode, initial): NamedSemaphore
+Napi::Value OpenSemaphore(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  uint32_t flags = info[1].As<Napi::Number>().Uint32Value();
+  mode_t mode = static_cast<mode_t>(info[2].As<Napi::Number>().Uint32Value() & 0777);
+  unsigned initial = info[3].As<Napi::Number>().Uint32Value();
+  sem_t* sem = SEM_FAILED;
+  bool created = false;
+  if (flags & kCreate) {
+    // Create exclusively first, so `created` is known for certain; for openOrCreate, a name that
+    // exists is opened instead, and one unlinked in between is created again.
+    for (int attempt = 0; attempt < 16; attempt++) {
+      sem = sem_open(name.c_str(), O_CREAT | O_EXCL, mode, initial);
+      if (sem != SEM_FAILED) {
+        created = true;
+        break;
+      }
+      if (errno != EEXIST || (flags & kExclusive)) break;
+      sem = sem_open(name.c_str(), 0);
+      if (sem != SEM_FAILED || errno != ENOENT) break;
+    }
+  } else {
+    sem = sem_open(name.c_str(), 0);
+  }
+  if (sem == SEM_FAILED) Throw(SystemError(env, LastOsError("sem_open", name)));
+  // sem_open's mode is filtered by the umask; the caller asked for exactly `mode`. Only a
+  // semaphore this call created is changed.
+  if (created && chmod(SemaphorePath(name).c_str(), mode) != 0) {
+    OsError error = LastOsError("chmod", name);
+    sem_close(sem);
+    sem_unlink(name.c_str());
+    Throw(SystemError(env, error));
+  }
+  NamedSemaphore::Pending pending{sem, name, created};
+  try {
+    return Addon::Of(env).namedSemaphoreClass.New({Napi::External<NamedSemaphore::Pending>::New(env, &pending)});
+  } catch (...) {
+    if (pending.sem != SEM_FAILED) sem_close(pending.sem);
+    throw;
+  }
+}
+
+// unlinkSemaphore(name)
+Napi::Value UnlinkSemaphore(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  if (sem_unlink(name.c_str()) != 0) Throw(SystemError(env, LastOsError("sem_unlink", name)));
+  return env.Undefined();
+}
+
+}  // namespace
+
+void InitNamedSemaphore(Napi::Env env, Napi::Object exports) {
+  Napi::Function semaphoreClass = NamedSemaphore::DefineClass(env);
+  Addon::Of(env).namedSemaphoreClass = Napi::Persistent(semaphoreClass);
+  exports.Set("NamedSemaphore", semaphoreClass);
+  exports.Set("openSemaphore", Napi::Function::New<OpenSemaphore>(env, "openSemaphore"));
+  exports.Set("unlinkSemaphore", Napi::Function::New<UnlinkSemaphore>(env, "unlinkSemaphore"));
+  exports.Set("semValueMax", Napi::Number::New(env, static_cast<double>(SEM_VALUE_MAX)));
+}
+
+}  // namespace ipckit::posix
