@@ -120,6 +120,8 @@ export interface NativeSync {
   barrierArrive(mapping: NativeMapping, offset: number): number;
   barrierState(mapping: NativeMapping, offset: number): number;
   barrierWithdraw(mapping: NativeMapping, offset: number, generation: number): boolean;
+}
+
 /** A native POSIX named semaphore handle (native/posix/named_sem.cc). */
 export interface NativeSemaphore {
   readonly created: boolean;
