@@ -51,6 +51,14 @@ export function nativeOf(mapping: Mapping): NativeMapping {
   return native;
 }
 
+/**
+ * @internal A mapping's native handle even after close(): for unlocking a mutex held in it (the
+ * addon keeps such memory mapped until then).
+ */
+export function nativeOfClosed(mapping: Mapping): NativeMapping | undefined {
+  return nativeOfMapping.get(mapping);
+}
+
 /** Base class of {@link SharedMemory} and {@link MappedFile}. */
 export abstract class Mapping {
   #native: NativeMapping | null;

@@ -1,6 +1,6 @@
-import { ErrorCodes, IpcError, invalidArgValue } from './errors';
+import { closedError, ErrorCodes, IpcError, invalidArgValue } from './errors';
 import { nativeSync, timeoutMs } from './futex';
-import type { Mapping } from './mapping';
+import { nativeOfClosed, type Mapping } from './mapping';
 import { SharedObject } from './shared-object';
 import { validateObject } from './validate';
 import { timeoutError, validateWaitOptions, type WaitOptions } from './waiting';
@@ -171,9 +171,14 @@ export class Mutex extends SharedObject {
     }
   }
 
-  /** Releases the mutex (ERR_IPC_MUTEX_NOT_OWNER if this thread does not hold it). */
+  /**
+   * Releases the mutex (ERR_IPC_MUTEX_NOT_OWNER if this thread does not hold it). Allowed after
+   * the memory was closed: memory is kept mapped while a mutex in it is held.
+   */
   unlock(): void {
-    nativeSync().mutexUnlock(this.native, this.byteOffset);
+    const native = this.memory.closed ? nativeOfClosed(this.memory) : this.native;
+    if (native === undefined) throw closedError('shared memory');
+    nativeSync().mutexUnlock(native, this.byteOffset);
     this.#held = false;
     this.#busy = false;
     this.#ownerDied = false;

@@ -62,6 +62,8 @@ MappingHandle::~MappingHandle() {
   // finalizer unmaps when the last one goes. Never unlink a name here.
   registry_->Remove(this);
   if (mapped_) mapped_->CloseObject();
+  // A mutex still held here keeps its pages mapped for the rest of the process (see teardown).
+  if (heldLocks_ > 0 && mapped_) new std::shared_ptr<Mapped>(mapped_);
 }
 
 void MappingHandle::ReleaseForTeardown() {
@@ -70,6 +72,13 @@ void MappingHandle::ReleaseForTeardown() {
   dependents_.clear();
   closed_ = true;
   if (!mapped_) return;
+  if (heldLocks_ > 0) {
+    // Leave the pages mapped for the rest of the process: the dying thread's robust list still
+    // points into them, and the kernel needs them to mark the mutexes owner-died.
+    mapped_->CloseObject();
+    new std::shared_ptr<Mapped>(std::move(mapped_));
+    return;
+  }
   mapped_->Unmap();
   mapped_->CloseObject();
   mapped_.reset();
@@ -153,13 +162,20 @@ Napi::Value MappingHandle::Close(const Napi::CallbackInfo& info) {
     arrayBuffer_.Reset();
   }
   registry_->Remove(this);
-  if (dependents_.empty()) {
-    Release();
-  } else {
-    // Waits on this memory end with ERR_IPC_CLOSED; the last one to settle unmaps.
-    for (auto& [id, op] : dependents_) waiters_->Stop(op, "ERR_IPC_CLOSED");
-  }
+  // Waits on this memory end with ERR_IPC_CLOSED; the last one to settle, or the last unlock of
+  // a mutex held here, unmaps.
+  for (auto& [id, op] : dependents_) waiters_->Stop(op, "ERR_IPC_CLOSED");
+  ReleaseIfUnused();
   return info.Env().Undefined();
+}
+
+void MappingHandle::ReleaseIfUnused() {
+  if (closed_ && dependents_.empty() && heldLocks_ == 0) Release();
+}
+
+void MappingHandle::LockReleased() {
+  if (heldLocks_ > 0) heldLocks_--;
+  ReleaseIfUnused();
 }
 
 void MappingHandle::Release() {
@@ -169,11 +185,14 @@ void MappingHandle::Release() {
   mapped_.reset();
 }
 
-uint8_t* MappingHandle::Data(Napi::Env env) { return OpenOrThrow(env).data(); }
+uint8_t* MappingHandle::Data(Napi::Env env, bool whileLocked) {
+  if (whileLocked && closed_ && heldLocks_ > 0 && mapped_) return mapped_->data();
+  return OpenOrThrow(env).data();
+}
 
 void MappingHandle::RemoveDependent(double opId) {
   dependents_.erase(opId);
-  if (closed_ && dependents_.empty()) Release();
+  ReleaseIfUnused();
 }
 
 }  // namespace ipckit

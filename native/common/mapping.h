@@ -59,8 +59,15 @@ class MappingHandle : public Napi::ObjectWrap<MappingHandle>, public Closeable {
   ~MappingHandle() override;
   void ReleaseForTeardown() override;
 
-  // For waits on this memory (native/posix/sync.cc). Throws ERR_IPC_CLOSED once closed.
-  uint8_t* Data(Napi::Env env);
+  // For waits and locks in this memory (native/posix/sync.cc). Throws ERR_IPC_CLOSED once closed,
+  // unless `whileLocked`: a mutex this environment still holds here can be unlocked after close().
+  uint8_t* Data(Napi::Env env, bool whileLocked = false);
+  // Robust mutexes this environment holds in this memory. glibc links each into the holding
+  // thread's robust list, and the kernel walks that list when the thread dies to mark them
+  // owner-died: unmapping the memory under a held mutex would break both, so close() keeps the
+  // memory mapped until they are unlocked (and teardown never unmaps it).
+  void LockAcquired() { heldLocks_++; }
+  void LockReleased();
   size_t Size() const { return mapped_ ? mapped_->size() : 0; }
   // A blocking operation that reads or waits on this memory from a waiter thread. While any is
   // registered, close() stops them and defers the unmap until the last has settled, so no
@@ -85,9 +92,11 @@ class MappingHandle : public Napi::ObjectWrap<MappingHandle>, public Closeable {
 
   Mapped& OpenOrThrow(Napi::Env env);
   void Release();
+  void ReleaseIfUnused();
 
   std::shared_ptr<Mapped> mapped_;
   bool closed_ = false;
+  int heldLocks_ = 0;
   std::unordered_map<double, BlockingOp*> dependents_;
   std::shared_ptr<WaiterPool> waiters_;
   std::shared_ptr<HandleRegistry> registry_;

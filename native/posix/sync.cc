@@ -24,8 +24,8 @@ namespace ipckit::posix {
 namespace {
 
 // A word, or an object of `size` bytes, at `offset` of an open mapping (lib/ checks the same).
-uint8_t* At(Napi::Env env, MappingHandle* mapping, double offset, size_t size, size_t align) {
-  uint8_t* data = mapping->Data(env);
+uint8_t* At(Napi::Env env, MappingHandle* mapping, double offset, size_t size, size_t align, bool whileLocked = false) {
+  uint8_t* data = mapping->Data(env, whileLocked);
   if (!(offset >= 0) || offset + static_cast<double>(size) > static_cast<double>(mapping->Size()) ||
       static_cast<uint64_t>(offset) % align != 0) {
     Throw(LibraryError(env, ErrorKind::kRangeError, "ERR_OUT_OF_RANGE", "offset " + std::to_string(offset) + " is misaligned or outside the mapping"));
@@ -135,8 +135,8 @@ void SubmitMemoryOp(Napi::Env env, MappingHandle* mapping, double opId, std::uni
   mapping->waiters()->Submit(std::move(op), referenced);
 }
 
-ipckit_mutex_t* MutexAt(const Napi::CallbackInfo& info, bool mustBeValid = true) {
-  auto* mutex = reinterpret_cast<ipckit_mutex_t*>(At(info.Env(), MappingArg(info), Offset(info, 1), sizeof(ipckit_mutex_t), 8));
+ipckit_mutex_t* MutexAt(const Napi::CallbackInfo& info, bool mustBeValid = true, bool whileLocked = false) {
+  auto* mutex = reinterpret_cast<ipckit_mutex_t*>(At(info.Env(), MappingArg(info), Offset(info, 1), sizeof(ipckit_mutex_t), 8, whileLocked));
   if (mustBeValid && !ipckit_mutex_valid(mutex)) {
     Throw(LibraryError(info.Env(), ErrorKind::kTypeError, "ERR_INVALID_ARG_VALUE", "there is no ipckit Mutex (layout version 1) at this offset"));
   }
@@ -248,13 +248,19 @@ Napi::Value MutexValid(const Napi::CallbackInfo& info) {
 // mutexTryLock(mapping, offset): 0 acquired, 3 acquired (owner died), -16 busy
 Napi::Value MutexTryLock(const Napi::CallbackInfo& info) {
   int rc = ipckit_mutex_trylock(MutexAt(info));
-  if (rc == -EBUSY) return Napi::Number::New(info.Env(), rc);
-  return LockResult(info.Env(), rc, "pthread_mutex_trylock");
+  // EDEADLK: this thread holds it through another handle; to this one it is just busy.
+  if (rc == -EBUSY || rc == -EDEADLK) return Napi::Number::New(info.Env(), -EBUSY);
+  Napi::Value result = LockResult(info.Env(), rc, "pthread_mutex_trylock");
+  MappingArg(info)->LockAcquired();
+  return result;
 }
 
 // mutexLock(mapping, offset, timeoutMs): 0, 2 timed out, 3 owner died
 Napi::Value MutexLock(const Napi::CallbackInfo& info) {
-  return LockResult(info.Env(), ipckit_mutex_lock(MutexAt(info), TimeoutMs(info, 2)), "pthread_mutex_lock");
+  int rc = ipckit_mutex_lock(MutexAt(info), TimeoutMs(info, 2));
+  Napi::Value result = LockResult(info.Env(), rc, "pthread_mutex_lock");
+  if (rc == IPCKIT_OK || rc == IPCKIT_OWNER_DIED) MappingArg(info)->LockAcquired();
+  return result;
 }
 
 // After an asynchronous acquisition: the wake-up that sent us here may have been the only one an
@@ -266,11 +272,12 @@ Napi::Value MutexMarkWaiters(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value MutexUnlock(const Napi::CallbackInfo& info) {
-  int rc = ipckit_mutex_unlock(MutexAt(info));
+  int rc = ipckit_mutex_unlock(MutexAt(info, true, true));
   if (rc == -EPERM) {
     Throw(LibraryError(info.Env(), ErrorKind::kError, "ERR_IPC_MUTEX_NOT_OWNER", "this thread does not hold the mutex"));
   }
   if (rc != 0) Throw(ErrnoError(info.Env(), -rc, "pthread_mutex_unlock"));
+  MappingArg(info)->LockReleased();
   return info.Env().Undefined();
 }
 
