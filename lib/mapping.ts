@@ -36,12 +36,14 @@ export interface MappingStats {
 
 // Which mapping an ArrayBuffer belongs to, and each mapping's native handle: for the waits and
 // locks that live inside mapped memory (lib/futex.ts, lib/mutex.ts, ...).
-const mappingOfBuffer = new WeakMap<ArrayBufferLike, Mapping>();
+// Weak both ways: the addon holds the ArrayBuffer strongly while the handle lives, so a strong
+// value here would keep every Mapping (and its descriptor) alive forever.
+const mappingOfBuffer = new WeakMap<ArrayBufferLike, WeakRef<Mapping>>();
 const nativeOfMapping = new WeakMap<Mapping, NativeMapping>();
 
 /** @internal The mapping an ArrayBuffer is the memory of, if any. */
 export function mappingOf(buffer: ArrayBufferLike): Mapping | undefined {
-  return mappingOfBuffer.get(buffer);
+  return mappingOfBuffer.get(buffer)?.deref();
 }
 
 /** @internal A mapping's native handle; throws ERR_IPC_CLOSED once it is closed. */
@@ -89,7 +91,7 @@ export abstract class Mapping {
     const native = this.native;
     if (this.#arrayBuffer === null) {
       this.#arrayBuffer = native.arrayBuffer();
-      mappingOfBuffer.set(this.#arrayBuffer, this);
+      mappingOfBuffer.set(this.#arrayBuffer, new WeakRef(this));
     }
     return this.#arrayBuffer;
   }

@@ -77,8 +77,9 @@ export class Mutex extends SharedObject {
 
   /** Takes the mutex if it is free now; never waits. */
   tryLock(): boolean {
+    const native = this.native; // ERR_IPC_CLOSED first
     if (this.#busy) return false;
-    const code = nativeSync().mutexTryLock(this.native, this.byteOffset);
+    const code = nativeSync().mutexTryLock(native, this.byteOffset);
     if (code === BUSY) return false;
     this.#busy = true;
     this.#acquired(code);
@@ -108,6 +109,7 @@ export class Mutex extends SharedObject {
     const deadline = timeout === undefined ? undefined : performance.now() + timeout;
     const remaining = () => (deadline === undefined ? undefined : Math.max(0, deadline - performance.now()));
     if (signal?.aborted) throw new IpcError(ErrorCodes.ABORTED, 'The lock was aborted');
+    void this.native; // ERR_IPC_CLOSED before queueing behind anything
     // Earlier lock() calls of this thread on this mutex go first.
     if (this.#busy) await this.#turn(remaining(), signal);
     this.#busy = true;
