@@ -97,6 +97,7 @@ export interface NativeSync {
   layout: { version: number; mutexSize: number; conditionSize: number; barrierSize: number; alignment: number };
   futexWait(mapping: NativeMapping, offset: number, expected: number, timeoutMs: number): number;
   futexWake(mapping: NativeMapping, offset: number, count: number): number;
+  futexWaitBrief(mapping: NativeMapping, offset: number, expected: number, micros: number): number;
   futexWaitAsync(mapping: NativeMapping, opId: number, offset: number, expected: number, referenced: boolean): Promise<number>;
   mutexSleepAsync(mapping: NativeMapping, opId: number, offset: number, referenced: boolean): Promise<number>;
   waitStop(mapping: NativeMapping, opId: number, code: string): void;

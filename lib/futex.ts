@@ -4,7 +4,7 @@ import { binding, type NativeMapping, type NativeSync } from './binding';
 import { ErrorCodes, invalidArgType, invalidArgValue, unsupportedPlatform } from './errors';
 import { Mapping, mappingOf, nativeOf } from './mapping';
 import { validateInteger, validateObject } from './validate';
-import { validateWaitOptions, Waits, type WaitOptions } from './waiting';
+import { abortedError, validateWaitOptions, Waits, type WaitOptions } from './waiting';
 
 /** How a wait ended: woken, the word did not hold `expected`, or the timeout passed. */
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
@@ -37,6 +37,17 @@ function validateExpected(expected: unknown): number {
 }
 
 const freeWaits = new Waits();
+const DEFAULT_SPIN_US = 50;
+
+/** Options of `waitAsync`. */
+export interface WaitAsyncOptions extends WaitOptions {
+  /**
+   * Microseconds (0 to 1000, default 50) to wait on the calling thread before handing the wait
+   * to a waiter thread. A quick answer then costs about what a synchronous wait costs; the event
+   * loop is held for at most this long. 0: never block.
+   */
+  spin?: number;
+}
 
 /**
  * Blocks the calling thread while `array[index] === expected`, until `wake()` (from any process)
@@ -54,15 +65,24 @@ export function wait(array: Int32Array, index: number, expected: number, options
  * `'timed-out'`. An AbortSignal rejects it with `ERR_IPC_ABORTED`; closing the shared memory
  * rejects it with `ERR_IPC_CLOSED`. The sleeping is done on one of the addon's waiter threads.
  */
-export function waitAsync(array: Int32Array, index: number, expected: number, options: WaitOptions = {}): Promise<WaitResult> {
+export function waitAsync(array: Int32Array, index: number, expected: number, options: WaitAsyncOptions = {}): Promise<WaitResult> {
   try {
     const { native, offset, index: i } = locate(array, index);
     const value = validateExpected(expected);
-    const { timeout, signal } = validateWaitOptions(validateObject<WaitOptions>(options, 'options'));
-    if (signal?.aborted) return Promise.reject(Object.assign(new Error('The wait was aborted'), { code: ErrorCodes.ABORTED }));
+    const { timeout, signal } = validateWaitOptions(validateObject<WaitAsyncOptions>(options, 'options'));
+    if (signal?.aborted) return Promise.reject(abortedError('wait'));
     if (Atomics.load(array, i) !== value) return Promise.resolve('not-equal');
     if (timeout === 0) return Promise.resolve('timed-out');
     const sync = nativeSync();
+    // A peer that answers within microseconds is waited for right here, which costs one context
+    // switch instead of three (a waiter thread, then the event loop): the difference between a
+    // 10 us and a 40 us round trip on one CPU. The event loop is held for at most `spin` us.
+    const spin = options.spin === undefined ? DEFAULT_SPIN_US : validateInteger(options.spin, 'options.spin', 0, 1000);
+    if (spin > 0) {
+      const brief = sync.futexWaitBrief(native, offset, value, timeout === undefined ? spin : Math.min(spin, timeout * 1000));
+      if (brief !== 2) return Promise.resolve(results[brief]);
+      if (timeout !== undefined && timeout * 1000 <= spin) return Promise.resolve('timed-out');
+    }
     return freeWaits
       .run(
         timeout,

@@ -21,7 +21,7 @@ export { Semaphore } from './semaphore';
 export type { SemaphoreCreateOptions } from './semaphore';
 export type { WaitOptions } from './waiting';
 export { wait, waitAsync, wake } from './futex';
-export type { WaitResult } from './futex';
+export type { WaitResult, WaitAsyncOptions } from './futex';
 export { Mutex } from './mutex';
 export type { LockResult } from './mutex';
 export { Condition } from './condition';

@@ -182,6 +182,26 @@ Napi::Value FutexWait(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, rc);
 }
 
+// futexWaitBrief(mapping, offset, expected, micros): 0 woken, 1 not equal, 2 the time ran out.
+// A short wait on the calling thread before an asynchronous one: see lib/futex.ts.
+Napi::Value FutexWaitBrief(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* word = reinterpret_cast<uint32_t*>(At(env, MappingArg(info), Offset(info, 1), 4, 4));
+  uint32_t expected = static_cast<uint32_t>(info[2].As<Napi::Number>().Int32Value());
+  long long micros = static_cast<long long>(info[3].As<Napi::Number>().DoubleValue());
+  struct timespec deadline;
+  clock_gettime(CLOCK_MONOTONIC, &deadline);
+  deadline.tv_nsec += static_cast<long>(micros % 1000000) * 1000;
+  deadline.tv_sec += static_cast<time_t>(micros / 1000000) + deadline.tv_nsec / 1000000000L;
+  deadline.tv_nsec %= 1000000000L;
+  for (;;) {
+    if (ipckit_futex_wait_until(word, expected, &deadline) == 0) return Napi::Number::New(env, IPCKIT_OK);
+    if (errno == EAGAIN) return Napi::Number::New(env, IPCKIT_NOT_EQUAL);
+    if (errno == ETIMEDOUT) return Napi::Number::New(env, IPCKIT_TIMED_OUT);
+    if (errno != EINTR) Throw(ErrnoError(env, errno, "futex"));
+  }
+}
+
 // futexWake(mapping, offset, count): woken
 Napi::Value FutexWake(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -372,6 +392,7 @@ void InitSync(Napi::Env env, Napi::Object exports) {
   Napi::Object sync = Napi::Object::New(env);
   sync.Set("futexWait", Napi::Function::New<FutexWait>(env, "futexWait"));
   sync.Set("futexWake", Napi::Function::New<FutexWake>(env, "futexWake"));
+  sync.Set("futexWaitBrief", Napi::Function::New<FutexWaitBrief>(env, "futexWaitBrief"));
   sync.Set("futexWaitAsync", Napi::Function::New<FutexWaitAsync>(env, "futexWaitAsync"));
   sync.Set("mutexSleepAsync", Napi::Function::New<MutexSleepAsync>(env, "mutexSleepAsync"));
   sync.Set("waitStop", Napi::Function::New<WaitStop>(env, "waitStop"));
