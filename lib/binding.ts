@@ -10,6 +10,8 @@ export interface NativeMapping {
   readonly created: boolean;
   readonly readOnly: boolean;
   readonly closed: boolean;
+  /** What native/posix/sync.cc knows this mapping by. */
+  readonly slot: number;
   flush(): void;
   stat(): { size: number; mode: number; uid: number; gid: number };
   close(): void;
@@ -95,32 +97,32 @@ export interface NativePosixQueue {
 /** Waits and locks in mapped memory (native/posix/sync.cc over native/include/ipckit/sync.h). */
 export interface NativeSync {
   layout: { version: number; mutexSize: number; conditionSize: number; barrierSize: number; alignment: number };
-  futexWait(mapping: NativeMapping, offset: number, expected: number, timeoutMs: number): number;
-  futexWake(mapping: NativeMapping, offset: number, count: number): number;
-  futexWaitBrief(mapping: NativeMapping, offset: number, expected: number, micros: number): number;
-  futexWaitAsync(mapping: NativeMapping, opId: number, offset: number, expected: number, referenced: boolean): Promise<number>;
-  mutexSleepAsync(mapping: NativeMapping, opId: number, offset: number, referenced: boolean): Promise<number>;
-  waitStop(mapping: NativeMapping, opId: number, code: string): void;
-  waitRef(mapping: NativeMapping, opId: number, referenced: boolean): void;
-  mutexInit(mapping: NativeMapping, offset: number): void;
-  mutexValid(mapping: NativeMapping, offset: number): boolean;
-  mutexTryLock(mapping: NativeMapping, offset: number): number;
-  mutexLock(mapping: NativeMapping, offset: number, timeoutMs: number): number;
-  mutexMarkWaiters(mapping: NativeMapping, offset: number): void;
-  mutexUnlock(mapping: NativeMapping, offset: number): void;
-  mutexConsistent(mapping: NativeMapping, offset: number): void;
-  condInit(mapping: NativeMapping, offset: number): void;
-  condValid(mapping: NativeMapping, offset: number): boolean;
-  condWait(mapping: NativeMapping, condOffset: number, mutexOffset: number, timeoutMs: number): number;
-  condPrepare(mapping: NativeMapping, offset: number): number;
-  condDone(mapping: NativeMapping, offset: number): void;
-  condNotify(mapping: NativeMapping, offset: number, all: boolean): number;
-  barrierInit(mapping: NativeMapping, offset: number, parties: number): void;
-  barrierParties(mapping: NativeMapping, offset: number): number;
-  barrierWait(mapping: NativeMapping, offset: number, timeoutMs: number): number;
-  barrierArrive(mapping: NativeMapping, offset: number): number;
-  barrierState(mapping: NativeMapping, offset: number): number;
-  barrierWithdraw(mapping: NativeMapping, offset: number, generation: number): boolean;
+  futexWait(slot: number, offset: number, expected: number, timeoutMs: number): number;
+  futexWake(slot: number, offset: number, count: number): number;
+  futexWaitBrief(slot: number, offset: number, expected: number, micros: number): number;
+  futexWaitAsync(slot: number, opId: number, offset: number, expected: number, referenced: boolean): Promise<number>;
+  mutexSleepAsync(slot: number, opId: number, offset: number, referenced: boolean): Promise<number>;
+  waitStop(slot: number, opId: number, code: string): void;
+  waitRef(slot: number, opId: number, referenced: boolean): void;
+  mutexInit(slot: number, offset: number): void;
+  mutexValid(slot: number, offset: number): boolean;
+  mutexTryLock(slot: number, offset: number): number;
+  mutexLock(slot: number, offset: number, timeoutMs: number): number;
+  mutexMarkWaiters(slot: number, offset: number): void;
+  mutexUnlock(slot: number, offset: number): void;
+  mutexConsistent(slot: number, offset: number): void;
+  condInit(slot: number, offset: number): void;
+  condValid(slot: number, offset: number): boolean;
+  condWait(slot: number, condOffset: number, mutexOffset: number, timeoutMs: number): number;
+  condPrepare(slot: number, offset: number): number;
+  condDone(slot: number, offset: number): void;
+  condNotify(slot: number, offset: number, all: boolean): number;
+  barrierInit(slot: number, offset: number, parties: number): void;
+  barrierParties(slot: number, offset: number): number;
+  barrierWait(slot: number, offset: number, timeoutMs: number): number;
+  barrierArrive(slot: number, offset: number): number;
+  barrierState(slot: number, offset: number): number;
+  barrierWithdraw(slot: number, offset: number, generation: number): boolean;
 }
 
 /** A native POSIX named semaphore handle (native/posix/named_sem.cc). */

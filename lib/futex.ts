@@ -1,8 +1,8 @@
 // wait / waitAsync / wake on a 32-bit word of shared memory: futexes without the private flag, so
 // C programs and other processes wait and wake on the very same words.
-import { binding, type NativeMapping, type NativeSync } from './binding';
+import { binding, type NativeSync } from './binding';
 import { ErrorCodes, invalidArgType, invalidArgValue, unsupportedPlatform } from './errors';
-import { Mapping, mappingOf, nativeOf } from './mapping';
+import { mappingOf, slotOf } from './mapping';
 import { validateInteger, validateObject } from './validate';
 import { abortedError, validateWaitOptions, Waits, type WaitOptions } from './waiting';
 
@@ -21,18 +21,34 @@ export const timeoutMs = (timeout: number | undefined) => (timeout === undefined
 
 const results: WaitResult[] = ['ok', 'not-equal', 'timed-out'];
 
-function locate(array: unknown, index: unknown): { native: NativeMapping; offset: number; array: Int32Array; index: number } {
-  if (!(array instanceof Int32Array)) throw invalidArgType('array', 'an Int32Array', array);
-  const mapping: Mapping | undefined = mappingOf(array.buffer);
-  if (mapping === undefined) {
-    throw invalidArgValue('array', 'Int32Array', 'must be a view of a SharedMemory or MappedFile (other memory is private to this process)');
+interface Located {
+  slot: number;
+  offset: number;
+  index: number;
+}
+
+// Where each Int32Array lives, resolved once: waits and wakes sit on hot paths.
+const places = new WeakMap<Int32Array, { mapping: NonNullable<ReturnType<typeof mappingOf>>; base: number }>();
+
+function locate(array: unknown, index: unknown): Located {
+  let place = places.get(array as Int32Array);
+  if (place === undefined) {
+    if (!(array instanceof Int32Array)) throw invalidArgType('array', 'an Int32Array', array);
+    const mapping = mappingOf(array.buffer);
+    if (mapping === undefined) {
+      throw invalidArgValue('array', 'Int32Array', 'must be a view of a SharedMemory or MappedFile (other memory is private to this process)');
+    }
+    place = { mapping, base: array.byteOffset };
+    places.set(array, place);
   }
-  const native = nativeOf(mapping);
-  const i = validateInteger(index, 'index', 0, array.length - 1);
-  return { native, offset: array.byteOffset + i * 4, array, index: i };
+  const slot = slotOf(place.mapping);
+  const length = (array as Int32Array).length;
+  const i = typeof index === 'number' && index >= 0 && index < length && Number.isInteger(index) ? index : validateInteger(index, 'index', 0, length - 1);
+  return { slot, offset: place.base + i * 4, index: i };
 }
 
 function validateExpected(expected: unknown): number {
+  if (typeof expected === 'number' && (expected | 0) === expected) return expected;
   return validateInteger(expected, 'expected', -(2 ** 31), 2 ** 32 - 1) | 0;
 }
 
@@ -53,11 +69,11 @@ export interface WaitAsyncOptions extends WaitOptions {
  * Blocks the calling thread while `array[index] === expected`, until `wake()` (from any process)
  * or the timeout. For worker threads and scripts; the event loop does not run meanwhile.
  */
-export function wait(array: Int32Array, index: number, expected: number, options: { timeout?: number } = {}): WaitResult {
-  const { native, offset } = locate(array, index);
+export function wait(array: Int32Array, index: number, expected: number, options?: { timeout?: number }): WaitResult {
+  const { slot, offset } = locate(array, index);
   const value = validateExpected(expected);
-  const { timeout } = validateWaitOptions(validateObject<WaitOptions>(options, 'options'));
-  return results[nativeSync().futexWait(native, offset, value, timeoutMs(timeout))];
+  const timeout = options === undefined || options.timeout === undefined ? undefined : validateWaitOptions(validateObject<WaitOptions>(options, 'options')).timeout;
+  return results[nativeSync().futexWait(slot, offset, value, timeoutMs(timeout))];
 }
 
 /**
@@ -67,7 +83,7 @@ export function wait(array: Int32Array, index: number, expected: number, options
  */
 export function waitAsync(array: Int32Array, index: number, expected: number, options: WaitAsyncOptions = {}): Promise<WaitResult> {
   try {
-    const { native, offset, index: i } = locate(array, index);
+    const { slot, offset, index: i } = locate(array, index);
     const value = validateExpected(expected);
     const { timeout, signal } = validateWaitOptions(validateObject<WaitAsyncOptions>(options, 'options'));
     if (signal?.aborted) return Promise.reject(abortedError('wait'));
@@ -79,7 +95,7 @@ export function waitAsync(array: Int32Array, index: number, expected: number, op
     // 10 us and a 40 us round trip on one CPU. The event loop is held for at most `spin` us.
     const spin = options.spin === undefined ? DEFAULT_SPIN_US : validateInteger(options.spin, 'options.spin', 0, 1000);
     if (spin > 0) {
-      const brief = sync.futexWaitBrief(native, offset, value, timeout === undefined ? spin : Math.min(spin, timeout * 1000));
+      const brief = sync.futexWaitBrief(slot, offset, value, timeout === undefined ? spin : Math.min(spin, timeout * 1000));
       if (brief !== 2) return Promise.resolve(results[brief]);
       if (timeout !== undefined && timeout * 1000 <= spin) return Promise.resolve('timed-out');
     }
@@ -87,8 +103,8 @@ export function waitAsync(array: Int32Array, index: number, expected: number, op
       .run(
         timeout,
         signal,
-        (id) => sync.futexWaitAsync(native, id, offset, value, true),
-        (id, code) => sync.waitStop(native, id, code),
+        (id) => sync.futexWaitAsync(slot, id, offset, value, true),
+        (id, code) => sync.waitStop(slot, id, code),
       )
       .then(
         (result) => results[result],
@@ -104,7 +120,7 @@ export function waitAsync(array: Int32Array, index: number, expected: number, op
 
 /** Wakes up to `count` waiters on `array[index]` (default: all), in any process; returns how many. */
 export function wake(array: Int32Array, index: number, count: number = Infinity): number {
-  const { native, offset } = locate(array, index);
+  const { slot, offset } = locate(array, index);
   const n = count === Infinity ? 2 ** 31 - 1 : validateInteger(count, 'count', 0, 2 ** 31 - 1);
-  return nativeSync().futexWake(native, offset, n);
+  return nativeSync().futexWake(slot, offset, n);
 }

@@ -40,6 +40,7 @@ export interface MappingStats {
 // value here would keep every Mapping (and its descriptor) alive forever.
 const mappingOfBuffer = new WeakMap<ArrayBufferLike, WeakRef<Mapping>>();
 const nativeOfMapping = new WeakMap<Mapping, NativeMapping>();
+const slotOfMapping = new WeakMap<Mapping, number>();
 
 /** @internal The mapping an ArrayBuffer is the memory of, if any. */
 export function mappingOf(buffer: ArrayBufferLike): Mapping | undefined {
@@ -53,12 +54,19 @@ export function nativeOf(mapping: Mapping): NativeMapping {
   return native;
 }
 
+/** @internal The number the addon's futex and lock calls know this mapping by; ERR_IPC_CLOSED once closed. */
+export function slotOf(mapping: Mapping): number {
+  const slot = slotOfMapping.get(mapping);
+  if (slot === undefined || mapping.closed) throw closedError('shared memory');
+  return slot;
+}
+
 /**
- * @internal A mapping's native handle even after close(): for unlocking a mutex held in it (the
- * addon keeps such memory mapped until then).
+ * @internal The slot even after close(): for unlocking a mutex held in the memory (the addon
+ * keeps such memory mapped until then).
  */
-export function nativeOfClosed(mapping: Mapping): NativeMapping | undefined {
-  return nativeOfMapping.get(mapping);
+export function slotOfClosed(mapping: Mapping): number | undefined {
+  return slotOfMapping.get(mapping);
 }
 
 /** Base class of {@link SharedMemory} and {@link MappedFile}. */
@@ -77,6 +85,7 @@ export abstract class Mapping {
     }
     this.#native = native;
     nativeOfMapping.set(this, native);
+    slotOfMapping.set(this, native.slot);
     this.#size = native.size;
     this.#what = what;
   }

@@ -1,6 +1,6 @@
 import { closedError, ErrorCodes, IpcError, invalidArgValue } from './errors';
 import { nativeSync, timeoutMs } from './futex';
-import { nativeOfClosed, type Mapping } from './mapping';
+import { slotOfClosed, type Mapping } from './mapping';
 import { SharedObject } from './shared-object';
 import { validateObject } from './validate';
 import { timeoutError, validateWaitOptions, type WaitOptions } from './waiting';
@@ -19,6 +19,7 @@ const OK = 0;
 const TIMED_OUT = 2;
 const OWNER_DIED = 3;
 const BUSY = -16;
+const NO_WAIT_OPTIONS = { timeout: undefined, signal: undefined };
 
 /**
  * A robust, process-shared mutex in shared memory: the `ipckit_mutex_t` of
@@ -90,8 +91,8 @@ export class Mutex extends SharedObject {
    * Blocks the calling thread until the mutex is taken (or the timeout passes: ERR_IPC_TIMEOUT).
    * For worker threads and scripts.
    */
-  lockSync(options: { timeout?: number } = {}): LockResult {
-    const { timeout } = validateWaitOptions(validateObject<WaitOptions>(options, 'options'));
+  lockSync(options?: { timeout?: number }): LockResult {
+    const timeout = options === undefined ? undefined : validateWaitOptions(validateObject<WaitOptions>(options, 'options')).timeout;
     if (this.#busy) throw new IpcError('ERR_IPC_MUTEX_HELD', 'this thread already holds (or is acquiring) this mutex');
     const code = nativeSync().mutexLock(this.native, this.byteOffset, timeoutMs(timeout));
     if (code === TIMED_OUT) throw timeoutError('lock');
@@ -104,8 +105,8 @@ export class Mutex extends SharedObject {
    * thread, so this thread owns it. Rejects with ERR_IPC_TIMEOUT / ERR_IPC_ABORTED /
    * ERR_IPC_CLOSED (the shared memory was closed).
    */
-  async lock(options: WaitOptions = {}): Promise<LockResult> {
-    const { timeout, signal } = validateWaitOptions(validateObject<WaitOptions>(options, 'options'));
+  async lock(options?: WaitOptions): Promise<LockResult> {
+    const { timeout, signal } = options === undefined ? NO_WAIT_OPTIONS : validateWaitOptions(validateObject<WaitOptions>(options, 'options'));
     const deadline = timeout === undefined ? undefined : performance.now() + timeout;
     const remaining = () => (deadline === undefined ? undefined : Math.max(0, deadline - performance.now()));
     if (signal?.aborted) throw new IpcError(ErrorCodes.ABORTED, 'The lock was aborted');
@@ -178,7 +179,7 @@ export class Mutex extends SharedObject {
    * the memory was closed: memory is kept mapped while a mutex in it is held.
    */
   unlock(): void {
-    const native = this.memory.closed ? nativeOfClosed(this.memory) : this.native;
+    const native = this.memory.closed ? slotOfClosed(this.memory) : this.native;
     if (native === undefined) throw closedError('shared memory');
     nativeSync().mutexUnlock(native, this.byteOffset);
     this.#held = false;

@@ -1,9 +1,8 @@
 // What Mutex, Condition and Barrier share: an object of a fixed layout (native/include/ipckit/
 // sync.h) at an offset of a mapping, and the waiting model.
-import type { NativeMapping } from './binding';
 import { invalidArgType, outOfRange } from './errors';
 import { nativeSync } from './futex';
-import { Mapping, nativeOf } from './mapping';
+import { Mapping, slotOf } from './mapping';
 import { validateInteger } from './validate';
 import { Waits } from './waiting';
 
@@ -22,7 +21,7 @@ export abstract class SharedObject {
   /** @internal Validates where an object of `size` bytes is to live. */
   protected static place(memory: unknown, byteOffset: unknown, size: number): { memory: Mapping; offset: number } {
     if (!(memory instanceof Mapping)) throw invalidArgType('memory', 'a SharedMemory or MappedFile', memory);
-    nativeOf(memory); // ERR_IPC_CLOSED if closed
+    slotOf(memory); // ERR_IPC_CLOSED if closed
     const { alignment } = nativeSync().layout;
     const offset = validateInteger(byteOffset, 'byteOffset', 0, Math.max(0, memory.size - size));
     if (memory.size < size) throw outOfRange('byteOffset', `room for ${size} bytes, but the mapping has ${memory.size}`, byteOffset);
@@ -40,9 +39,9 @@ export abstract class SharedObject {
     return this.#offset;
   }
 
-  /** @internal The mapping's native handle (throws ERR_IPC_CLOSED once the memory is closed). */
-  protected get native(): NativeMapping {
-    return nativeOf(this.#memory);
+  /** @internal The mapping's slot for the addon (throws ERR_IPC_CLOSED once the memory is closed). */
+  protected get native(): number {
+    return slotOf(this.#memory);
   }
 
   /** Lets a pending wait keep the process alive (the default). */
@@ -65,7 +64,7 @@ export abstract class SharedObject {
   }
 
   /** @internal Runs one native wait under the object's ref state, timeout and signal. */
-  protected sleep(timeout: number | undefined, signal: AbortSignal | undefined, start: (native: NativeMapping, id: number, referenced: boolean) => Promise<number>): Promise<number> {
+  protected sleep(timeout: number | undefined, signal: AbortSignal | undefined, start: (native: number, id: number, referenced: boolean) => Promise<number>): Promise<number> {
     const native = this.native;
     const sync = nativeSync();
     let opId = 0;

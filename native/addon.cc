@@ -39,6 +39,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   // Runs when this environment (the process, or one worker thread) tears down: close every handle
   // that is still open. The registry is shared with the handles, so it outlives this Addon.
   addon->waiters = std::make_shared<WaiterPool>(env);
+  addon->mappingSlots = std::make_shared<MappingSlots>();
   std::shared_ptr<HandleRegistry> registry = addon->registry;
   std::shared_ptr<WaiterPool> waiters = addon->waiters;
   env.AddCleanupHook([registry, waiters]() {

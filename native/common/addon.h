@@ -31,6 +31,8 @@ class HandleRegistry {
   std::unordered_set<Closeable*> open_;
 };
 
+class MappingSlots;  // native/common/mapping.h
+
 struct Addon {
   // Error constructors supplied once by lib/binding.ts, so native code throws the same coded
   // errors the TypeScript layer does.
@@ -43,6 +45,8 @@ struct Addon {
   Napi::FunctionReference posixQueueClass;
   Napi::FunctionReference namedSemaphoreClass;
   std::shared_ptr<HandleRegistry> registry = std::make_shared<HandleRegistry>();
+  // Mapping handles by a small number, for the per-word calls of native/posix/sync.cc.
+  std::shared_ptr<MappingSlots> mappingSlots;
   // Created eagerly in Register(), so its ThreadSafeFunction exists before the cleanup hook that
   // shuts it down is added (hooks run last-added first).
   std::shared_ptr<WaiterPool> waiters;

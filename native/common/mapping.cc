@@ -27,6 +27,7 @@ Napi::Function MappingHandle::DefineClass(Napi::Env env) {
           InstanceAccessor<&MappingHandle::Created>("created"),
           InstanceAccessor<&MappingHandle::ReadOnly>("readOnly"),
           InstanceAccessor<&MappingHandle::Closed>("closed"),
+          InstanceAccessor<&MappingHandle::Slot>("slot"),
           InstanceMethod<&MappingHandle::Flush>("flush"),
           InstanceMethod<&MappingHandle::Stat>("stat"),
           InstanceMethod<&MappingHandle::Close>("close"),
@@ -53,10 +54,13 @@ MappingHandle::MappingHandle(const Napi::CallbackInfo& info) : ObjectWrap<Mappin
   info.This().As<Napi::Object>().TypeTag(&kTypeTag);
   registry_ = Addon::Of(env).registry;
   waiters_ = Addon::Of(env).waiters;
+  slots_ = Addon::Of(env).mappingSlots;
+  slot_ = slots_->Add(this);
   registry_->Add(this);
 }
 
 MappingHandle::~MappingHandle() {
+  slots_->Remove(slot_);
   // The finalizer path: the handle was dropped without close(). Release the descriptor but keep
   // the view mapped, since a Buffer taken from it may still be reachable; the ArrayBuffer's own
   // finalizer unmaps when the last one goes. Never unlink a name here.
@@ -120,6 +124,8 @@ Napi::Value MappingHandle::Created(const Napi::CallbackInfo& info) {
 Napi::Value MappingHandle::ReadOnly(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), readOnly_);
 }
+
+Napi::Value MappingHandle::Slot(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), slot_); }
 
 Napi::Value MappingHandle::Closed(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), !mapped_);

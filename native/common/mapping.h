@@ -43,6 +43,29 @@ class Mapped {
   std::string name_;
 };
 
+class MappingHandle;
+
+// Mapping handles by number. The futex and lock calls take a mapping by this number rather than
+// by object: a hash lookup instead of two napi calls (type-tag check and unwrap) on every wait
+// and wake. Numbers are never reused, so a stale one finds nothing.
+class MappingSlots {
+ public:
+  uint32_t Add(MappingHandle* handle) {
+    uint32_t slot = next_++;
+    slots_[slot] = handle;
+    return slot;
+  }
+  MappingHandle* Find(uint32_t slot) const {
+    auto it = slots_.find(slot);
+    return it == slots_.end() ? nullptr : it->second;
+  }
+  void Remove(uint32_t slot) { slots_.erase(slot); }
+
+ private:
+  std::unordered_map<uint32_t, MappingHandle*> slots_;
+  uint32_t next_ = 1;
+};
+
 // JavaScript's handle on a mapping. The view outlives the handle while any ArrayBuffer over it is
 // reachable: the ArrayBuffer's finalizer holds a reference to the Mapped object. close() detaches
 // the ArrayBuffer first (every Buffer and view taken from it drops to length 0), then unmaps.
@@ -86,6 +109,7 @@ class MappingHandle : public Napi::ObjectWrap<MappingHandle>, public Closeable {
   Napi::Value Created(const Napi::CallbackInfo& info);
   Napi::Value ReadOnly(const Napi::CallbackInfo& info);
   Napi::Value Closed(const Napi::CallbackInfo& info);
+  Napi::Value Slot(const Napi::CallbackInfo& info);
   Napi::Value Flush(const Napi::CallbackInfo& info);
   Napi::Value Stat(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
@@ -99,6 +123,8 @@ class MappingHandle : public Napi::ObjectWrap<MappingHandle>, public Closeable {
   int heldLocks_ = 0;
   std::unordered_map<double, BlockingOp*> dependents_;
   std::shared_ptr<WaiterPool> waiters_;
+  std::shared_ptr<MappingSlots> slots_;
+  uint32_t slot_ = 0;
   std::shared_ptr<HandleRegistry> registry_;
   Napi::Reference<Napi::ArrayBuffer> arrayBuffer_;
   bool created_ = false;

@@ -14,7 +14,7 @@
 #include <string>
 
 #include "common/errors.h"
-#include "common/handle.h"
+#include "common/addon.h"
 #include "common/mapping.h"
 #include "common/waiter.h"
 #include "ipckit/sync.h"
@@ -33,7 +33,15 @@ uint8_t* At(Napi::Env env, MappingHandle* mapping, double offset, size_t size, s
   return data + static_cast<size_t>(offset);
 }
 
-MappingHandle* MappingArg(const Napi::CallbackInfo& info) { return UnwrapHandle<MappingHandle>(info[0], "mapping"); }
+// Every call names its mapping by slot number (lib/mapping.ts reads it once per handle).
+MappingHandle* MappingArg(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t slot = 0;
+  if (napi_get_value_uint32(env, info[0], &slot) == napi_ok) {
+    if (MappingHandle* mapping = Addon::Of(env).mappingSlots->Find(slot)) return mapping;
+  }
+  Throw(LibraryError(env, ErrorKind::kError, "ERR_IPC_CLOSED", "The shared memory is closed"));
+}
 double Offset(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().DoubleValue(); }
 long long TimeoutMs(const Napi::CallbackInfo& info, size_t i) {
   double ms = info[i].As<Napi::Number>().DoubleValue();
