@@ -10,6 +10,12 @@ export const ErrorCodes = {
   ABORTED: 'ERR_IPC_ABORTED',
   /** A message is larger than the queue (or the receive's `maxSize`) allows. */
   MESSAGE_TOO_LARGE: 'ERR_IPC_MESSAGE_TOO_LARGE',
+  /** This thread already holds (or is acquiring) the mutex through this handle. */
+  MUTEX_HELD: 'ERR_IPC_MUTEX_HELD',
+  /** Unlocking (or waiting on a condition with) a mutex this thread does not hold. */
+  MUTEX_NOT_OWNER: 'ERR_IPC_MUTEX_NOT_OWNER',
+  /** A holder died and the mutex was unlocked without markConsistent(): it can never be locked again. */
+  MUTEX_NOT_RECOVERABLE: 'ERR_IPC_MUTEX_NOT_RECOVERABLE',
   /** The primitive does not exist on this operating system. */
   UNSUPPORTED_PLATFORM: 'ERR_IPC_UNSUPPORTED_PLATFORM',
 } as const;
