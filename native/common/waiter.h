@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace ipckit {
@@ -89,6 +90,45 @@ class WaiterPool {
   int live_ = 0;
   bool shutdown_ = false;
   bool kicking_ = false;
+};
+
+// The waits one handle has in flight on the pool: what every handle's stop(), ref(), unref()
+// and close() do to them. JavaScript thread only.
+class PendingWaits {
+ public:
+  void Bind(std::shared_ptr<WaiterPool> pool) { pool_ = std::move(pool); }
+  // Submits `op` (known to JavaScript as `opId`) with the handle's current ref state.
+  void Start(double opId, std::unique_ptr<BlockingOp> op) {
+    ops_[opId] = op.get();
+    pool_->Submit(std::move(op), referenced_);
+  }
+  // The op settled (called from its Settle()).
+  void Finish(double opId) { ops_.erase(opId); }
+  // Asks one op to stop with ERR_IPC_TIMEOUT, ERR_IPC_ABORTED or (anything else) ERR_IPC_CLOSED.
+  void Stop(double opId, const std::string& code) {
+    auto it = ops_.find(opId);
+    if (it != ops_.end()) pool_->Stop(it->second, CanonicalStopCode(code));
+  }
+  void StopAll() {
+    for (auto& [id, op] : ops_) pool_->Stop(op, "ERR_IPC_CLOSED");
+  }
+  void SetReferenced(bool referenced) {
+    referenced_ = referenced;
+    for (auto& [id, op] : ops_) pool_->SetReferenced(op, referenced);
+  }
+  // Environment teardown: the pool frees the ops itself.
+  void Clear() { ops_.clear(); }
+
+  static const char* CanonicalStopCode(const std::string& code) {
+    if (code == "ERR_IPC_TIMEOUT") return "ERR_IPC_TIMEOUT";
+    if (code == "ERR_IPC_ABORTED") return "ERR_IPC_ABORTED";
+    return "ERR_IPC_CLOSED";
+  }
+
+ private:
+  std::shared_ptr<WaiterPool> pool_;
+  std::unordered_map<double, BlockingOp*> ops_;
+  bool referenced_ = true;
 };
 
 // Platform hooks (native/posix/interrupt.cc): a signal with a no-op handler, installed without

@@ -129,7 +129,7 @@ class NamedSemaphore : public Napi::ObjectWrap<NamedSemaphore>, public Closeable
     info.This().As<Napi::Object>().TypeTag(&kTypeTag);
     Addon& addon = Addon::Of(env);
     registry_ = addon.registry;
-    waiters_ = addon.waiters;
+    waits_.Bind(addon.waiters);
     registry_->Add(this);
   }
 
@@ -138,12 +138,12 @@ class NamedSemaphore : public Napi::ObjectWrap<NamedSemaphore>, public Closeable
   void ReleaseForTeardown() override {
     // The waiter pool's own teardown stops and frees the operations, and with them their share
     // of the semaphore.
-    pending_.clear();
+    waits_.Clear();
     closed_ = true;
     sem_.reset();
   }
 
-  void Forget(double opId) { pending_.erase(opId); }
+  void Forget(double opId) { waits_.Finish(opId); }
 
   Napi::Error OsFailure(Napi::Env env, int code, const char* syscall) const {
     return SystemError(env, OsError{code, syscall, name_});
@@ -214,22 +214,17 @@ class NamedSemaphore : public Napi::ObjectWrap<NamedSemaphore>, public Closeable
   Napi::Value Stop(const Napi::CallbackInfo& info) {
     double opId = info[0].As<Napi::Number>().DoubleValue();
     std::string code = info[1].As<Napi::String>().Utf8Value();
-    auto it = pending_.find(opId);
-    if (it != pending_.end()) {
-      waiters_->Stop(it->second, code == "ERR_IPC_TIMEOUT" ? "ERR_IPC_TIMEOUT" : code == "ERR_IPC_ABORTED" ? "ERR_IPC_ABORTED" : "ERR_IPC_CLOSED");
-    }
+    waits_.Stop(opId, code);
     return info.Env().Undefined();
   }
 
   Napi::Value Ref(const Napi::CallbackInfo& info) {
-    referenced_ = true;
-    for (auto& [id, op] : pending_) waiters_->SetReferenced(op, true);
+    waits_.SetReferenced(true);
     return info.Env().Undefined();
   }
 
   Napi::Value Unref(const Napi::CallbackInfo& info) {
-    referenced_ = false;
-    for (auto& [id, op] : pending_) waiters_->SetReferenced(op, false);
+    waits_.SetReferenced(false);
     return info.Env().Undefined();
   }
 
@@ -238,7 +233,7 @@ class NamedSemaphore : public Napi::ObjectWrap<NamedSemaphore>, public Closeable
   Napi::Value Close(const Napi::CallbackInfo& info) {
     if (closed_) return info.Env().Undefined();
     closed_ = true;
-    for (auto& [id, op] : pending_) waiters_->Stop(op, "ERR_IPC_CLOSED");
+    waits_.StopAll();
     sem_.reset();
     return info.Env().Undefined();
   }
@@ -247,10 +242,8 @@ class NamedSemaphore : public Napi::ObjectWrap<NamedSemaphore>, public Closeable
   std::string name_;
   bool created_ = false;
   bool closed_ = false;
-  bool referenced_ = true;
-  std::unordered_map<double, BlockingOp*> pending_;
+  PendingWaits waits_;
   std::shared_ptr<HandleRegistry> registry_;
-  std::shared_ptr<WaiterPool> waiters_;
 };
 
 // One sem_wait on a waiter thread. Holds the semaphore (so it stays mapped while the thread is in
@@ -303,8 +296,7 @@ Napi::Value NamedSemaphore::Wait(const Napi::CallbackInfo& info) {
   double opId = info[0].As<Napi::Number>().DoubleValue();
   auto op = std::make_unique<SemWaitOp>(env, this, info.This().As<Napi::Object>(), opId, sem_);
   Napi::Promise promise = op->Promise();
-  pending_[opId] = op.get();
-  waiters_->Submit(std::move(op), referenced_);
+  waits_.Start(opId, std::move(op));
   return promise;
 }
 

@@ -249,9 +249,7 @@ Napi::Value WaitStop(const Napi::CallbackInfo& info) {
   MappingHandle* mapping = MappingArg(info);
   BlockingOp* op = mapping->FindDependent(info[1].As<Napi::Number>().DoubleValue());
   std::string code = info[2].As<Napi::String>().Utf8Value();
-  if (op != nullptr) {
-    mapping->waiters()->Stop(op, code == "ERR_IPC_TIMEOUT" ? "ERR_IPC_TIMEOUT" : code == "ERR_IPC_ABORTED" ? "ERR_IPC_ABORTED" : "ERR_IPC_CLOSED");
-  }
+  if (op != nullptr) mapping->waiters()->Stop(op, PendingWaits::CanonicalStopCode(code));
   return info.Env().Undefined();
 }
 

@@ -95,7 +95,7 @@ class SysVQueue : public Napi::ObjectWrap<SysVQueue>, public Closeable {
     info.This().As<Napi::Object>().TypeTag(&kTypeTag);
     Addon& addon = Addon::Of(env);
     registry_ = addon.registry;
-    waiters_ = addon.waiters;
+    waits_.Bind(addon.waiters);
     registry_->Add(this);
   }
 
@@ -103,7 +103,7 @@ class SysVQueue : public Napi::ObjectWrap<SysVQueue>, public Closeable {
 
   void ReleaseForTeardown() override {
     // The waiter pool's own teardown stops and frees the operations.
-    pending_.clear();
+    waits_.Clear();
     closed_ = true;
   }
 
@@ -112,7 +112,7 @@ class SysVQueue : public Napi::ObjectWrap<SysVQueue>, public Closeable {
     if (name_.empty()) name_ = KeyName(key_);
     return name_;
   }
-  void Forget(double opId) { pending_.erase(opId); }
+  void Forget(double opId) { waits_.Finish(opId); }
 
   Napi::Error OsFailure(Napi::Env env, int code, const char* syscall) const {
     if (code == E2BIG && std::strcmp(syscall, "msgrcv") == 0) {
@@ -213,20 +213,17 @@ class SysVQueue : public Napi::ObjectWrap<SysVQueue>, public Closeable {
   Napi::Value Stop(const Napi::CallbackInfo& info) {
     double opId = info[0].As<Napi::Number>().DoubleValue();
     std::string code = info[1].As<Napi::String>().Utf8Value();
-    auto it = pending_.find(opId);
-    if (it != pending_.end()) waiters_->Stop(it->second, code == "ERR_IPC_TIMEOUT" ? "ERR_IPC_TIMEOUT" : code == "ERR_IPC_ABORTED" ? "ERR_IPC_ABORTED" : "ERR_IPC_CLOSED");
+    waits_.Stop(opId, code);
     return info.Env().Undefined();
   }
 
   Napi::Value Ref(const Napi::CallbackInfo& info) {
-    referenced_ = true;
-    for (auto& [id, op] : pending_) waiters_->SetReferenced(op, true);
+    waits_.SetReferenced(true);
     return info.Env().Undefined();
   }
 
   Napi::Value Unref(const Napi::CallbackInfo& info) {
-    referenced_ = false;
-    for (auto& [id, op] : pending_) waiters_->SetReferenced(op, false);
+    waits_.SetReferenced(false);
     return info.Env().Undefined();
   }
 
@@ -278,7 +275,7 @@ class SysVQueue : public Napi::ObjectWrap<SysVQueue>, public Closeable {
   Napi::Value Close(const Napi::CallbackInfo& info) {
     if (closed_) return info.Env().Undefined();
     closed_ = true;
-    for (auto& [id, op] : pending_) waiters_->Stop(op, "ERR_IPC_CLOSED");
+    waits_.StopAll();
     return info.Env().Undefined();
   }
 
@@ -286,14 +283,12 @@ class SysVQueue : public Napi::ObjectWrap<SysVQueue>, public Closeable {
   double key_ = 0;
   bool created_ = false;
   bool closed_ = false;
-  bool referenced_ = true;
   size_t msgmax_ = 8192;
   size_t knownMaxBytes_ = 0;  // msg_qbytes when last read (0: not yet)
   mutable std::string name_;
   MessageBuffer scratch_;
-  std::unordered_map<double, BlockingOp*> pending_;
+  PendingWaits waits_;
   std::shared_ptr<HandleRegistry> registry_;
-  std::shared_ptr<WaiterPool> waiters_;
 };
 
 // Pins the queue's JS object while an operation is in flight and unregisters the operation once
@@ -418,8 +413,7 @@ Napi::Value SysVQueue::Send(const Napi::CallbackInfo& info) {
   CheckFitsQueue(env, bytes.length);
   auto op = std::make_unique<SysVSendOp>(env, this, info.This().As<Napi::Object>(), opId, type, bytes);
   Napi::Promise promise = op->Promise();
-  pending_[opId] = op.get();
-  waiters_->Submit(std::move(op), referenced_);
+  waits_.Start(opId, std::move(op));
   return promise;
 }
 
@@ -433,8 +427,7 @@ Napi::Value SysVQueue::Receive(const Napi::CallbackInfo& info) {
   bool noError = info[3].As<Napi::Boolean>().Value();
   auto op = std::make_unique<SysVReceiveOp>(env, this, info.This().As<Napi::Object>(), opId, type, maxSize, noError);
   Napi::Promise promise = op->Promise();
-  pending_[opId] = op.get();
-  waiters_->Submit(std::move(op), referenced_);
+  waits_.Start(opId, std::move(op));
   return promise;
 }
 

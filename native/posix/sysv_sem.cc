@@ -134,7 +134,7 @@ class SysVSemSet : public Napi::ObjectWrap<SysVSemSet>, public Closeable {
     info.This().As<Napi::Object>().TypeTag(&kTypeTag);
     Addon& addon = Addon::Of(env);
     registry_ = addon.registry;
-    waiters_ = addon.waiters;
+    waits_.Bind(addon.waiters);
     registry_->Add(this);
   }
 
@@ -143,12 +143,12 @@ class SysVSemSet : public Napi::ObjectWrap<SysVSemSet>, public Closeable {
   void ReleaseForTeardown() override {
     // A set id is no descriptor: nothing to release. The waiter pool's own teardown stops and
     // frees the operations.
-    pending_.clear();
+    waits_.Clear();
     closed_ = true;
   }
 
   int id() const { return id_; }
-  void Forget(double opId) { pending_.erase(opId); }
+  void Forget(double opId) { waits_.Finish(opId); }
 
   Napi::Error OsFailure(Napi::Env env, int code, const char* syscall) const {
     if (name_.empty()) name_ = KeyName(key_);
@@ -224,22 +224,17 @@ class SysVSemSet : public Napi::ObjectWrap<SysVSemSet>, public Closeable {
   Napi::Value Stop(const Napi::CallbackInfo& info) {
     double opId = info[0].As<Napi::Number>().DoubleValue();
     std::string code = info[1].As<Napi::String>().Utf8Value();
-    auto it = pending_.find(opId);
-    if (it != pending_.end()) {
-      waiters_->Stop(it->second, code == "ERR_IPC_TIMEOUT" ? "ERR_IPC_TIMEOUT" : code == "ERR_IPC_ABORTED" ? "ERR_IPC_ABORTED" : "ERR_IPC_CLOSED");
-    }
+    waits_.Stop(opId, code);
     return info.Env().Undefined();
   }
 
   Napi::Value Ref(const Napi::CallbackInfo& info) {
-    referenced_ = true;
-    for (auto& [id, op] : pending_) waiters_->SetReferenced(op, true);
+    waits_.SetReferenced(true);
     return info.Env().Undefined();
   }
 
   Napi::Value Unref(const Napi::CallbackInfo& info) {
-    referenced_ = false;
-    for (auto& [id, op] : pending_) waiters_->SetReferenced(op, false);
+    waits_.SetReferenced(false);
     return info.Env().Undefined();
   }
 
@@ -341,7 +336,7 @@ class SysVSemSet : public Napi::ObjectWrap<SysVSemSet>, public Closeable {
   Napi::Value Close(const Napi::CallbackInfo& info) {
     if (closed_) return info.Env().Undefined();
     closed_ = true;
-    for (auto& [id, op] : pending_) waiters_->Stop(op, "ERR_IPC_CLOSED");
+    waits_.StopAll();
     return info.Env().Undefined();
   }
 
@@ -351,12 +346,10 @@ class SysVSemSet : public Napi::ObjectWrap<SysVSemSet>, public Closeable {
   int count_ = 0;
   int semopm_ = 500;
   bool closed_ = false;
-  bool referenced_ = true;
   mutable std::string name_;
   std::vector<struct sembuf> scratch_;  // JS thread only
-  std::unordered_map<double, BlockingOp*> pending_;
+  PendingWaits waits_;
   std::shared_ptr<HandleRegistry> registry_;
-  std::shared_ptr<WaiterPool> waiters_;
 };
 
 // One waiting semop. Pins the set's JS object while in flight and unregisters itself on settle.
@@ -415,8 +408,7 @@ Napi::Value SysVSemSet::Op(const Napi::CallbackInfo& info) {
   DecodeOps(info[1], ops, false);
   auto op = std::make_unique<SemWaitOp>(env, this, info.This().As<Napi::Object>(), opId, std::move(ops));
   Napi::Promise promise = op->Promise();
-  pending_[opId] = op.get();
-  waiters_->Submit(std::move(op), referenced_);
+  waits_.Start(opId, std::move(op));
   return promise;
 }
 
