@@ -2,7 +2,8 @@
 // that try first and wait only when the queue is empty, timeouts, aborts, close, ref/unref and
 // async iteration. The kind-specific classes supply the native calls.
 import { closedError, ErrorCodes, IpcError, invalidArgType } from './errors';
-import { abortedError, timeoutError, validateWaitOptions, Waits, type WaitOptions } from './waiting';
+import { WaitingHandle, type NativeWaitingHandle } from './handle';
+import { abortedError, timeoutError, validateWaitOptions, type WaitOptions } from './waiting';
 
 /** The data a message can be made of. Strings are sent as UTF-8. */
 export type MessageData = string | ArrayBufferView | ArrayBuffer;
@@ -82,29 +83,15 @@ interface QueuedSend {
   id: number; // non-zero once it is a native wait
 }
 
-export abstract class MessageQueueBase<M> implements AsyncIterable<M> {
-  protected readonly waits = new Waits();
-  #closed = false;
+export abstract class MessageQueueBase<M> extends WaitingHandle implements AsyncIterable<M> {
   #sends: QueuedSend[] = [];
   #receiving = 0;
   readonly #what: string;
 
-  protected constructor(what: string) {
+  protected constructor(handle: NativeWaitingHandle, what: string) {
+    super(handle, what);
     this.#what = what;
   }
-
-  /** Whether `close()` has been called. */
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  protected checkOpen(): void {
-    if (this.#closed) throw closedError(this.#what);
-  }
-
-  protected abstract nativeRef(): void;
-  protected abstract nativeUnref(): void;
-  protected abstract nativeClose(): void;
 
   /** Whether sends are queued behind each other on this handle (trySend then refuses, keeping order). */
   protected get sending(): boolean {
@@ -190,7 +177,7 @@ export abstract class MessageQueueBase<M> implements AsyncIterable<M> {
         this.#sends.shift();
         continue;
       }
-      if (this.#closed) {
+      if (this.closed) {
         this.#settle(head, closedError(this.#what));
         this.#sends.shift();
         continue;
@@ -230,42 +217,18 @@ export abstract class MessageQueueBase<M> implements AsyncIterable<M> {
     });
   }
 
-  /** Lets a pending wait keep the process alive (the default). Returns the queue. */
-  ref(): this {
-    this.waits.setReferenced(true);
-    if (!this.#closed) this.nativeRef();
-    return this;
-  }
-
-  /** Lets the process exit while waits are pending on this queue. Returns the queue. */
-  unref(): this {
-    this.waits.setReferenced(false);
-    if (!this.#closed) this.nativeUnref();
-    return this;
-  }
-
-  /**
-   * Closes this handle: pending sends and receives fail with `ERR_IPC_CLOSED`. Idempotent. The
-   * queue itself stays (see `remove()` / `unlink()`).
-   */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+  /** Sends queued behind a waiting one fail with ERR_IPC_CLOSED; the addon settles the rest. */
+  protected override beforeClose(): void {
     for (const entry of this.#sends) {
       if (entry.id === 0) this.#settle(entry, closedError(this.#what));
     }
-    this.nativeClose();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
   }
 
   /** Receives messages one after another until the handle is closed; `break` stops cleanly. */
   abstract [Symbol.asyncIterator](): AsyncIterator<M>;
 
   protected async *iterate(receive: () => Promise<M>): AsyncGenerator<M, void, undefined> {
-    while (!this.#closed) {
+    while (!this.closed) {
       let message: M;
       try {
         message = await receive();

@@ -115,7 +115,7 @@ export class PosixMessageQueue extends MessageQueueBase<PosixMessage> {
   readonly #area = new ReceiveArea();
 
   private constructor(handle: NativePosixQueue, name: string) {
-    super(`POSIX message queue '${name}'`);
+    super(handle, `POSIX message queue '${name}'`);
     this.#native = handle;
     this.#name = name;
     this.#sendBackend = {
@@ -235,16 +235,6 @@ export class PosixMessageQueue extends MessageQueueBase<PosixMessage> {
   /** Removes this queue's name. Allowed after `close()`. */
   unlink(): void {
     PosixMessageQueue.unlink(this.#name);
-  }
-
-  protected nativeRef(): void {
-    this.#native.ref();
-  }
-  protected nativeUnref(): void {
-    this.#native.unref();
-  }
-  protected nativeClose(): void {
-    this.#native.close();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<PosixMessage> {

@@ -1,8 +1,9 @@
+import { WaitingHandle } from './handle';
 import { binding, SemaphoreFlags, type NativeSemaphore } from './binding';
-import { closedError, invalidArgValue, unsupportedPlatform } from './errors';
+import { invalidArgValue, unsupportedPlatform } from './errors';
 import { posixName } from './names';
 import { validateInteger, validateMode, validateObject } from './validate';
-import { abortedError, timeoutError, validateWaitOptions, Waits, type WaitOptions } from './waiting';
+import { abortedError, timeoutError, validateWaitOptions, type WaitOptions } from './waiting';
 
 export interface SemaphoreCreateOptions {
   /** The value a new semaphore starts with: an integer from 0 to `Semaphore.VALUE_MAX`. Default `0`. */
@@ -44,17 +45,16 @@ function native(): { open: NonNullable<typeof binding.openSemaphore>; unlink: No
  * otherwise waits on one of the addon's own waiter threads (never on libuv's threadpool);
  * `waitSync()` blocks the calling thread. Timeouts run on the monotonic clock.
  */
-export class Semaphore {
+export class Semaphore extends WaitingHandle {
   /** SEM_VALUE_MAX: the largest value a semaphore can hold; `post()` beyond it fails with `EOVERFLOW`. */
   static readonly VALUE_MAX: number = VALUE_MAX;
 
   readonly #native: NativeSemaphore;
   readonly #name: string;
-  readonly #waits = new Waits();
-  #closed = false;
   #waiting = 0;
 
   private constructor(handle: NativeSemaphore, name: string) {
+    super(handle, `semaphore '${name}'`);
     this.#native = handle;
     this.#name = name;
   }
@@ -98,30 +98,21 @@ export class Semaphore {
     return this.#native.created;
   }
 
-  /** Whether `close()` has been called. */
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   /** The current value (sem_getvalue). Only a snapshot: other processes may change it at once. */
   get value(): number {
-    this.#checkOpen();
+    this.checkOpen();
     return this.#native.value;
-  }
-
-  #checkOpen(): void {
-    if (this.#closed) throw closedError(`semaphore '${this.#name}'`);
   }
 
   /** Increments the value, waking one waiter if any (sem_post). `EOVERFLOW` past `Semaphore.VALUE_MAX`. */
   post(): void {
-    this.#checkOpen();
+    this.checkOpen();
     this.#native.post();
   }
 
   /** Decrements the value if it is above zero and returns `true`; otherwise returns `false` (sem_trywait). Never waits. */
   tryWait(): boolean {
-    this.#checkOpen();
+    this.checkOpen();
     return this.#native.tryWait();
   }
 
@@ -135,13 +126,13 @@ export class Semaphore {
   wait(options: WaitOptions = {}): Promise<void> {
     try {
       const { timeout, signal } = validateWaitOptions(validateObject<WaitOptions>(options, 'options'));
-      this.#checkOpen();
+      this.checkOpen();
       if (signal?.aborted) return Promise.reject(abortedError('wait'));
       if (this.#waiting === 0 && this.#native.tryWait()) return Promise.resolve();
       if (timeout === 0) return Promise.reject(timeoutError('wait'));
       const handle = this.#native;
       this.#waiting++;
-      return this.#waits.run(timeout, signal, (id) => handle.wait(id), (id, code) => handle.stop(id, code)).finally(() => {
+      return this.waits.run(timeout, signal, (id) => handle.wait(id), (id, code) => handle.stop(id, code)).finally(() => {
         this.#waiting--;
       });
     } catch (error) {
@@ -159,36 +150,8 @@ export class Semaphore {
     const opts = validateObject<WaitOptions>(options, 'options');
     if (opts.signal !== undefined) throw invalidArgValue('options.signal', opts.signal, 'is not supported by waitSync(), which blocks the thread that would abort it; use wait()');
     const { timeout } = validateWaitOptions(opts);
-    this.#checkOpen();
+    this.checkOpen();
     if (!this.#native.waitSync(timeout ?? -1)) throw timeoutError('wait');
-  }
-
-  /** Lets a pending wait keep the process alive (the default). Returns the semaphore. */
-  ref(): this {
-    this.#waits.setReferenced(true);
-    if (!this.#closed) this.#native.ref();
-    return this;
-  }
-
-  /** Lets the process exit while waits are pending on this handle. Returns the semaphore. */
-  unref(): this {
-    this.#waits.setReferenced(false);
-    if (!this.#closed) this.#native.unref();
-    return this;
-  }
-
-  /**
-   * Closes this handle (sem_close, once no wait of it is still inside sem_wait): pending waits
-   * reject with `ERR_IPC_CLOSED`. Idempotent. The semaphore itself stays (see `unlink()`).
-   */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#native.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
   }
 
   /** Removes this semaphore's name. Allowed after `close()`. */

@@ -72,7 +72,7 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
   readonly #area = new ReceiveArea();
 
   private constructor(handle: NativeSysVQueue, key: number) {
-    super(`System V message queue ${keyLabel(key)}`);
+    super(handle, `System V message queue ${keyLabel(key)}`);
     this.#native = handle;
     this.#key = key;
     this.#sendBackend = {
@@ -213,16 +213,6 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
   remove(): void {
     this.checkOpen();
     this.#native.remove();
-  }
-
-  protected nativeRef(): void {
-    this.#native.ref();
-  }
-  protected nativeUnref(): void {
-    this.#native.unref();
-  }
-  protected nativeClose(): void {
-    this.#native.close();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<SysVMessage> {

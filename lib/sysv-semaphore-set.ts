@@ -1,8 +1,9 @@
+import { WaitingHandle } from './handle';
 import { binding, QueueFlags, SemOpFlags, type NativeSysVSemaphoreSet } from './binding';
-import { closedError, invalidArgType, invalidArgValue, unsupportedPlatform } from './errors';
+import { invalidArgType, invalidArgValue, unsupportedPlatform } from './errors';
 import { keyLabel, validateKey } from './sysv-key';
 import { validateBoolean, validateInteger, validateMode, validateObject } from './validate';
-import { abortedError, timeoutError, validateWaitOptions, Waits, type WaitOptions } from './waiting';
+import { abortedError, timeoutError, validateWaitOptions, type WaitOptions } from './waiting';
 
 /** One operation of {@link SysVSemaphoreSet.op}: what semop(2) calls a `struct sembuf`. */
 export interface SemaphoreOp {
@@ -88,17 +89,14 @@ const toDate = (seconds: number) => (seconds === 0 ? null : new Date(seconds * 1
  * thread; one that must wait does so on the addon's own waiter threads, never on libuv's
  * threadpool, and never blocks the event loop.
  */
-export class SysVSemaphoreSet {
+export class SysVSemaphoreSet extends WaitingHandle {
   readonly #native: NativeSysVSemaphoreSet;
   readonly #key: number;
-  readonly #waits = new Waits();
-  readonly #what: string;
-  #closed = false;
 
   private constructor(handle: NativeSysVSemaphoreSet, key: number) {
+    super(handle, `System V semaphore set ${keyLabel(key)}`);
     this.#native = handle;
     this.#key = key;
-    this.#what = `System V semaphore set ${keyLabel(key)}`;
   }
 
   /**
@@ -156,15 +154,6 @@ export class SysVSemaphoreSet {
     return this.#native.created;
   }
 
-  /** Whether `close()` has been called. */
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  #checkOpen(): void {
-    if (this.#closed) throw closedError(this.#what);
-  }
-
   #index(value: unknown, name: string): number {
     return validateInteger(value, name, 0, this.#native.count - 1);
   }
@@ -203,12 +192,12 @@ export class SysVSemaphoreSet {
     try {
       const { triples, anyNoWait } = this.#encode(ops);
       const { timeout, signal } = validateWaitOptions(validateObject<WaitOptions>(options, 'options'));
-      this.#checkOpen();
+      this.checkOpen();
       if (signal?.aborted) return Promise.reject(abortedError('operation'));
       const handle = this.#native;
       if (handle.tryOp(triples, anyNoWait)) return Promise.resolve();
       if (timeout === 0) return Promise.reject(timeoutError('operation'));
-      return this.#waits.run(timeout, signal, (id) => handle.op(id, triples), (id, code) => handle.stop(id, code));
+      return this.waits.run(timeout, signal, (id) => handle.op(id, triples), (id, code) => handle.stop(id, code));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -217,7 +206,7 @@ export class SysVSemaphoreSet {
   /** Applies `ops` atomically if they can all complete now (IPC_NOWAIT); returns whether they did. Never waits. */
   tryOp(ops: SemaphoreOp[]): boolean {
     const { triples } = this.#encode(ops);
-    this.#checkOpen();
+    this.checkOpen();
     return this.#native.tryOp(triples, false);
   }
 
@@ -231,14 +220,14 @@ export class SysVSemaphoreSet {
     const opts = validateObject<WaitOptions>(options, 'options');
     if (opts.signal !== undefined) throw invalidArgValue('options.signal', 'an AbortSignal', 'is not supported by opSync(), which blocks its thread; use op()');
     const { timeout } = validateWaitOptions({ timeout: opts.timeout });
-    this.#checkOpen();
+    this.checkOpen();
     this.#native.opSync(triples, timeout === undefined ? -1 : timeout);
   }
 
   /** GETVAL: the value of semaphore `index`. */
   get(index: number): number {
     const i = this.#index(index, 'index');
-    this.#checkOpen();
+    this.checkOpen();
     return this.#native.get(i);
   }
 
@@ -249,13 +238,13 @@ export class SysVSemaphoreSet {
   set(index: number, value: number): void {
     const i = this.#index(index, 'index');
     const v = validateInteger(value, 'value', 0, SEMVMX);
-    this.#checkOpen();
+    this.checkOpen();
     this.#native.set(i, v);
   }
 
   /** GETALL: every semaphore's value, by index. */
   getAll(): number[] {
-    this.#checkOpen();
+    this.checkOpen();
     return this.#native.getAll();
   }
 
@@ -266,48 +255,20 @@ export class SysVSemaphoreSet {
     if (values.length !== count) throw invalidArgValue('values', `${values.length} values`, `must hold one value per semaphore (${count})`);
     const array = new Uint16Array(count);
     for (let i = 0; i < count; i++) array[i] = validateInteger(values[i], `values[${i}]`, 0, SEMVMX);
-    this.#checkOpen();
+    this.checkOpen();
     this.#native.setAll(array);
   }
 
   /** IPC_STAT and the per-semaphore counters: size, permissions, times, and who waits on what. */
   stat(): SysVSemaphoreSetStats {
-    this.#checkOpen();
+    this.checkOpen();
     const s = this.#native.stat();
     return { ...s, lastOpTime: toDate(s.lastOpTime), changeTime: toDate(s.changeTime) };
   }
 
   /** IPC_RMID: removes the set from the system; operations waiting on it in every process fail with `EIDRM`. */
   remove(): void {
-    this.#checkOpen();
+    this.checkOpen();
     this.#native.remove();
-  }
-
-  /** Lets a pending operation keep the process alive (the default). Returns the set. */
-  ref(): this {
-    this.#waits.setReferenced(true);
-    if (!this.#closed) this.#native.ref();
-    return this;
-  }
-
-  /** Lets the process exit while operations are pending on this set. Returns the set. */
-  unref(): this {
-    this.#waits.setReferenced(false);
-    if (!this.#closed) this.#native.unref();
-    return this;
-  }
-
-  /**
-   * Closes this handle: pending operations fail with `ERR_IPC_CLOSED`, having applied nothing.
-   * Idempotent. The set itself stays (see `remove()`).
-   */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#native.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
   }
 }
