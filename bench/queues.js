@@ -12,7 +12,8 @@
 // Placement: "1 CPU" pins every process to CPU 0; "2 CPUs" pins the sender/ping to CPU 0 and the
 // receiver/pong to CPU 1 (a blocking wake-up across CPUs costs about 60 us on these VMs).
 'use strict';
-const { execFileSync, spawn } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
+const { runPinned } = require('./pinned');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -26,16 +27,6 @@ process.on('exit', () => fs.rmSync(work, { recursive: true, force: true }));
 const cBinary = path.join(work, 'queues_c');
 execFileSync('cc', ['-O2', '-o', cBinary, path.join(__dirname, 'queues_c.c'), '-lrt']);
 const nodeWorker = path.join(__dirname, 'queue-worker.js');
-
-function runPinned(cpu, argv) {
-  return new Promise((resolve, reject) => {
-    const child = spawn('taskset', ['-c', String(cpu), ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`${argv.join(' ')} exited ${code}`))));
-  });
-}
 
 const cmd = (impl, ...args) => (impl === 'node' ? [process.execPath, nodeWorker, ...args] : [cBinary, ...args]);
 

@@ -9,7 +9,8 @@
 // CPU 0; "2 CPUs" puts them on CPUs 0 and 1 (a blocking wake-up across CPUs costs about 60 us on
 // these VMs, for every mechanism).
 'use strict';
-const { execFileSync, spawn } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
+const { runPinned } = require('./pinned');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -22,16 +23,6 @@ process.on('exit', () => fs.rmSync(work, { recursive: true, force: true }));
 const cBinary = path.join(work, 'sync_c');
 execFileSync('cc', ['-O2', '-D_GNU_SOURCE', '-I', path.join(__dirname, '..', 'native', 'include'), '-o', cBinary, path.join(__dirname, 'sync_c.c'), '-lrt', '-pthread']);
 const worker = path.join(__dirname, 'sync-worker.js');
-
-function runPinned(cpu, argv) {
-  return new Promise((resolve, reject) => {
-    const child = spawn('taskset', ['-c', String(cpu), ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`${argv.join(' ')} exited ${code}`))));
-  });
-}
 
 async function trip(shm, placement, ping, pong, n) {
   shm.view(Int32Array).fill(0);
