@@ -29,8 +29,8 @@ export interface NativeSysVQueue {
   readonly created: boolean;
   readonly msgmax: number;
   trySend(type: number, data: Uint8Array): boolean;
-  /** Receives into `target` (type in bytes 0-7, message from byte 8); returns the length or -1. */
-  tryReceiveInto(type: number, target: Uint8Array, noError: boolean): number;
+  /** Receives into `slab` at `offset` (type in 8 bytes, then the message); returns the length or -1. */
+  tryReceiveInto(type: number, slab: Uint8Array, offset: number, maxSize: number, noError: boolean): number;
   send(opId: number, type: number, data: Uint8Array): Promise<void>;
   receive(opId: number, type: number, maxSize: number, noError: boolean): Promise<NativeSysVMessage>;
   stop(opId: number, code: string): void;
@@ -84,8 +84,8 @@ export interface NativePosixQueue {
   readonly messageSize: number;
   attributes(): { maxMessages: number; messageSize: number; currentMessages: number };
   trySend(data: Uint8Array, priority: number): boolean;
-  /** Receives into `target` (priority in bytes 0-3, message from byte 8); returns the length or -1. */
-  tryReceiveInto(target: Uint8Array): number;
+  /** Receives into `slab` at `offset` (priority in 4 bytes, message from 8); returns the length or -1. */
+  tryReceiveInto(slab: Uint8Array, offset: number): number;
   send(opId: number, data: Uint8Array, priority: number): Promise<void>;
   receive(opId: number): Promise<NativePosixMessage>;
   stop(opId: number, code: string): void;

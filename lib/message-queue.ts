@@ -23,8 +23,8 @@ export class ReceiveArea {
   #i32 = new Int32Array(0);
   #offset = 0;
 
-  /** Room for a header and `size` message bytes, 8-byte aligned. */
-  get(size: number): Buffer {
+  /** Makes room for a header and `size` message bytes at `offset` (8-byte aligned) of `slab`. */
+  reserve(size: number): void {
     if (this.#slab.length - this.#offset < 8 + size) {
       // allocUnsafeSlow: an ArrayBuffer of its own, so offset 0 is 8-byte aligned.
       this.#slab = Buffer.allocUnsafeSlow(Math.max(SLAB_MIN, 4 * (8 + size)));
@@ -32,7 +32,14 @@ export class ReceiveArea {
       this.#i32 = new Int32Array(this.#slab.buffer, 0, this.#slab.length >>> 2);
       this.#offset = 0;
     }
-    return this.#slab.subarray(this.#offset, this.#offset + 8 + size);
+  }
+
+  get slab(): Buffer {
+    return this.#slab;
+  }
+
+  get offset(): number {
+    return this.#offset;
   }
 
   /** The header as a signed 64-bit number in native byte order (a System V type). */

@@ -113,10 +113,12 @@ export class PosixMessageQueue extends MessageQueueBase<PosixMessage> {
   readonly #name: string;
   readonly #sendBackend: SendBackend;
   readonly #area = new ReceiveArea();
+  readonly #messageSize: number;
 
   private constructor(handle: NativePosixQueue, name: string) {
     super(handle, `POSIX message queue '${name}'`);
     this.#native = handle;
+    this.#messageSize = handle.messageSize;
     this.#name = name;
     this.#sendBackend = {
       trySend: (bytes, priority) => handle.trySend(bytes, priority),
@@ -193,9 +195,11 @@ export class PosixMessageQueue extends MessageQueueBase<PosixMessage> {
   }
 
   /** Sends if the queue has room now; returns whether it did. Never waits. */
-  trySend(data: MessageData, options: { priority?: number } = {}): boolean {
-    const opts = validateObject<{ priority?: number }>(options, 'options');
-    const priority = opts.priority === undefined ? 0 : validateInteger(opts.priority, 'options.priority', 0, MQ_PRIO_MAX - 1);
+  trySend(data: MessageData, options?: { priority?: number }): boolean {
+    const priority =
+      options === undefined || validateObject<{ priority?: number }>(options, 'options').priority === undefined
+        ? 0
+        : validateInteger(options.priority, 'options.priority', 0, MQ_PRIO_MAX - 1);
     const bytes = toBytes(data);
     this.checkOpen();
     if (this.sending) return false; // earlier sends on this handle go first
@@ -226,7 +230,8 @@ export class PosixMessageQueue extends MessageQueueBase<PosixMessage> {
 
   #tryReceive(): PosixMessage | null {
     const area = this.#area;
-    const length = this.#native.tryReceiveInto(area.get(this.#native.messageSize));
+    area.reserve(this.#messageSize);
+    const length = this.#native.tryReceiveInto(area.slab, area.offset);
     if (length < 0) return null;
     const priority = area.uint32; // before take(), which moves on past this message
     return { data: area.take(length), priority };

@@ -70,10 +70,12 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
   readonly #key: number;
   readonly #sendBackend: SendBackend;
   readonly #area = new ReceiveArea();
+  readonly #msgmax: number;
 
   private constructor(handle: NativeSysVQueue, key: number) {
     super(handle, `System V message queue ${keyLabel(key)}`);
     this.#native = handle;
+    this.#msgmax = handle.msgmax;
     this.#key = key;
     this.#sendBackend = {
       trySend: (bytes, type) => handle.trySend(type, bytes),
@@ -125,7 +127,7 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
 
   /** The kernel's largest message, in bytes (`/proc/sys/kernel/msgmax`, read at open). */
   get messageMax(): number {
-    return this.#native.msgmax;
+    return this.#msgmax;
   }
 
   /**
@@ -145,9 +147,8 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
   }
 
   /** Sends if the queue has room now (IPC_NOWAIT); returns whether it did. Never waits. */
-  trySend(data: MessageData, options: { type?: number } = {}): boolean {
-    const opts = validateObject<{ type?: number }>(options, 'options');
-    const type = opts.type === undefined ? 1 : validateInteger(opts.type, 'options.type', 1);
+  trySend(data: MessageData, options?: { type?: number }): boolean {
+    const type = options === undefined ? 1 : validateObject<{ type?: number }>(options, 'options').type === undefined ? 1 : validateInteger(options.type, 'options.type', 1);
     const bytes = toBytes(data);
     this.checkOpen();
     if (this.sending) return false; // earlier sends on this handle go first
@@ -156,7 +157,7 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
 
   #receiveArgs(options: SysVReceiveOptions): [number, number, boolean] {
     const type = options.type === undefined ? 0 : validateInteger(options.type, 'options.type', -Number.MAX_SAFE_INTEGER);
-    const maxSize = options.maxSize === undefined ? this.#native.msgmax : validateInteger(options.maxSize, 'options.maxSize', 0, 2 ** 31 - 1);
+    const maxSize = options.maxSize === undefined ? this.#msgmax : validateInteger(options.maxSize, 'options.maxSize', 0, 2 ** 31 - 1);
     const noError = validateBoolean(options.noError, 'options.noError', false);
     return [type, maxSize, noError];
   }
@@ -179,15 +180,17 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
   }
 
   /** Receives a message if one matching `type` is there now (IPC_NOWAIT), else returns `null`. */
-  tryReceive(options: Omit<SysVReceiveOptions, 'timeout' | 'signal'> = {}): SysVMessage | null {
-    const [type, maxSize, noError] = this.#receiveArgs(validateObject<SysVReceiveOptions>(options, 'options'));
+  tryReceive(options?: Omit<SysVReceiveOptions, 'timeout' | 'signal'>): SysVMessage | null {
     this.checkOpen();
+    if (options === undefined) return this.#tryReceive(0, this.#msgmax, false);
+    const [type, maxSize, noError] = this.#receiveArgs(validateObject<SysVReceiveOptions>(options, 'options'));
     return this.#tryReceive(type, maxSize, noError);
   }
 
   #tryReceive(type: number, maxSize: number, noError: boolean): SysVMessage | null {
     const area = this.#area;
-    const length = this.#native.tryReceiveInto(type, area.get(maxSize), noError);
+    area.reserve(maxSize);
+    const length = this.#native.tryReceiveInto(type, area.slab, area.offset, maxSize, noError);
     if (length < 0) return null;
     const received = area.int64; // before take(), which moves on past this message
     return { type: received, data: area.take(length) };

@@ -183,16 +183,18 @@ class PosixQueue : public Napi::ObjectWrap<PosixQueue>, public Closeable {
     return Napi::Boolean::New(env, SendNow(env, bytes.data, bytes.length, priority) == 1);
   }
 
-  // tryReceiveInto(target): length | -1. The message goes to target[8...] and its priority to
-  // target[0..4) (native byte order); target must hold 8 + messageSize bytes. lib/ copies the
-  // message out: no object or Buffer is made on this hot path.
+  // tryReceiveInto(slab, offset): length | -1. The message goes to slab[offset + 8 ...] and its
+  // priority to slab[offset .. offset + 4) (native byte order); there must be room for
+  // 8 + messageSize bytes. lib/ hands the bytes out as a slice: nothing is allocated here.
   Napi::Value TryReceiveInto(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     CheckOpen(env);
-    ByteSpan target = BytesOf(info[0]);
-    if (target.length < 8 + messageSize_ || reinterpret_cast<uintptr_t>(target.data) % alignof(uint32_t) != 0) {
-      Throw(LibraryError(env, ErrorKind::kTypeError, "ERR_INVALID_ARG_VALUE", "the receive buffer must be aligned and hold 8 + messageSize bytes"));
+    ByteSpan slab = BytesOf(info[0]);
+    size_t offset = static_cast<size_t>(info[1].As<Napi::Number>().Int64Value());
+    if (offset + 8 + messageSize_ > slab.length || reinterpret_cast<uintptr_t>(slab.data + offset) % alignof(uint32_t) != 0) {
+      Throw(LibraryError(env, ErrorKind::kRangeError, "ERR_OUT_OF_RANGE", "the receive area is misaligned or too small"));
     }
+    ByteSpan target{slab.data + offset, 8 + messageSize_};
     char* raw = const_cast<char*>(target.data);
     unsigned priority = 0;
     for (;;) {

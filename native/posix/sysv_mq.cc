@@ -174,19 +174,22 @@ class SysVQueue : public Napi::ObjectWrap<SysVQueue>, public Closeable {
     }
   }
 
-  // tryReceiveInto(type, target, noError): length | -1. `target` (8-byte aligned) receives the
-  // message as msgrcv lays it out: the type in its first 8 bytes, then the bytes; maxSize is
-  // target.length - 8. lib/ copies the message out. This is the hot path of tryReceive():
-  // no object or Buffer is made here.
+  // tryReceiveInto(type, slab, offset, maxSize, noError): length | -1. The message lands in
+  // `slab` at `offset` (8-byte aligned) as msgrcv lays it out: the type in 8 bytes, then at most
+  // maxSize bytes. lib/ hands the bytes out as a slice of the slab: this is the hot path of
+  // tryReceive(), so nothing is allocated here.
   Napi::Value TryReceiveInto(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     CheckOpen(env);
     long type = static_cast<long>(info[0].As<Napi::Number>().Int64Value());
-    ByteSpan target = BytesOf(info[1]);
-    int flags = IPC_NOWAIT | (info[2].As<Napi::Boolean>().Value() ? MSG_NOERROR : 0);
-    if (target.length < sizeof(long) || reinterpret_cast<uintptr_t>(target.data) % alignof(long) != 0) {
-      Throw(LibraryError(env, ErrorKind::kTypeError, "ERR_INVALID_ARG_VALUE", "the receive buffer must be 8-byte aligned and at least 8 bytes"));
+    ByteSpan slab = BytesOf(info[1]);
+    size_t offset = static_cast<size_t>(info[2].As<Napi::Number>().Int64Value());
+    size_t maxSize = static_cast<size_t>(info[3].As<Napi::Number>().Int64Value());
+    int flags = IPC_NOWAIT | (info[4].As<Napi::Boolean>().Value() ? MSG_NOERROR : 0);
+    if (offset + sizeof(long) + maxSize > slab.length || reinterpret_cast<uintptr_t>(slab.data + offset) % alignof(long) != 0) {
+      Throw(LibraryError(env, ErrorKind::kRangeError, "ERR_OUT_OF_RANGE", "the receive area is misaligned or too small"));
     }
+    ByteSpan target{slab.data + offset, sizeof(long) + maxSize};
     void* raw = const_cast<char*>(target.data);
     for (;;) {
       ssize_t n = msgrcv(id_, raw, target.length - sizeof(long), type, flags);
