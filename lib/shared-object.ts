@@ -1,6 +1,6 @@
 // What Mutex, Condition and Barrier share: an object of a fixed layout (native/include/ipckit/
 // sync.h) at an offset of a mapping, and the waiting model.
-import { invalidArgType, outOfRange } from './errors';
+import { invalidArgType, invalidArgValue, outOfRange } from './errors';
 import { nativeSync } from './futex';
 import { Mapping, slotOf } from './mapping';
 import { validateInteger } from './validate';
@@ -22,6 +22,11 @@ export abstract class SharedObject {
   protected static place(memory: unknown, byteOffset: unknown, size: number): { memory: Mapping; offset: number } {
     if (!(memory instanceof Mapping)) throw invalidArgType('memory', 'a SharedMemory or MappedFile', memory);
     slotOf(memory); // ERR_IPC_CLOSED if closed
+    if (memory.readOnly) {
+      // A read-only handle maps private copy-on-write pages: the first write would detach this
+      // process's copy of the object from everyone else's.
+      throw invalidArgValue('memory', 'read-only mapping', 'must be writable: a lock in a private copy-on-write mapping would not be shared');
+    }
     const { alignment } = nativeSync().layout;
     const offset = validateInteger(byteOffset, 'byteOffset', 0, Math.max(0, memory.size - size));
     if (memory.size < size) throw outOfRange('byteOffset', `room for ${size} bytes, but the mapping has ${memory.size}`, byteOffset);

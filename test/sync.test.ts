@@ -158,6 +158,11 @@ describe('Mutex', () => {
     expect(thrown(() => Mutex.create({} as never, 0)).code).toBe('ERR_INVALID_ARG_TYPE');
     expect(thrown(() => Mutex.create(shm.buffer as never, 0)).code).toBe('ERR_INVALID_ARG_TYPE');
     expect(thrown(() => mutex.unlock()).code).toBe('ERR_IPC_MUTEX_NOT_OWNER');
+    // A read-only handle's pages are private copies once written: no locks in them.
+    using readOnly = SharedMemory.open(shm.name, { readOnly: true });
+    expect(thrown(() => Mutex.open(readOnly, MUTEX)).code).toBe('ERR_INVALID_ARG_VALUE');
+    expect(thrown(() => Condition.create(readOnly, COND)).code).toBe('ERR_INVALID_ARG_VALUE');
+    expect(thrown(() => Barrier.create(readOnly, BARRIER, 2)).code).toBe('ERR_INVALID_ARG_VALUE');
   });
 
   test('lock() calls of one thread wait their turn; timeouts and aborts settle with their codes', async () => {
@@ -252,6 +257,27 @@ describe('Mutex', () => {
     );
     const report = await new Promise((resolve, reject) => worker.on('message', resolve).on('error', reject));
     expect(report).toEqual({ unlock: 'ERR_IPC_MUTEX_NOT_OWNER', tried: false, timed: ErrorCodes.TIMEOUT });
+    mutex.unlock();
+  });
+
+  test('a worker thread that ends while holding the mutex: the main thread is told ownerDied', async () => {
+    using shm = memory();
+    const mutex = Mutex.create(shm, MUTEX);
+    const worker = new Worker(
+      `const { workerData, parentPort } = require('node:worker_threads');
+       const { SharedMemory, Mutex } = require(${JSON.stringify(repoRoot)});
+       const shm = SharedMemory.open(workerData);
+       Mutex.open(shm, 0).lockSync();
+       shm.close(); // still mapped: the mutex is held
+       parentPort.postMessage('locked');
+       setInterval(() => {}, 1000);`,
+      { eval: true, workerData: shm.name },
+    );
+    await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
+    const waiting = mutex.lock({ timeout: 10000 });
+    await worker.terminate();
+    expect(await waiting).toEqual({ ownerDied: true });
+    mutex.markConsistent();
     mutex.unlock();
   });
 
