@@ -30,7 +30,7 @@ export interface NativeSysVQueue {
   readonly msgmax: number;
   trySend(type: number, data: Uint8Array): boolean;
   /** Receives into `slab` at `offset` (type in 8 bytes, then the message); returns the length or -1. */
-  tryReceiveInto(type: number, slab: Uint8Array, offset: number, maxSize: number, noError: boolean): number;
+  tryReceiveInto(type: number, slab: Uint8Array, offset: number, maxSize: number, noError: boolean, spinMicros?: number): number;
   send(opId: number, type: number, data: Uint8Array): Promise<void>;
   receive(opId: number, type: number, maxSize: number, noError: boolean): Promise<NativeSysVMessage>;
   stop(opId: number, code: string): void;
@@ -85,7 +85,7 @@ export interface NativePosixQueue {
   attributes(): { maxMessages: number; messageSize: number; currentMessages: number };
   trySend(data: Uint8Array, priority: number): boolean;
   /** Receives into `slab` at `offset` (priority in 4 bytes, message from 8); returns the length or -1. */
-  tryReceiveInto(slab: Uint8Array, offset: number): number;
+  tryReceiveInto(slab: Uint8Array, offset: number, spinMicros?: number): number;
   send(opId: number, data: Uint8Array, priority: number): Promise<void>;
   receive(opId: number): Promise<NativePosixMessage>;
   stop(opId: number, code: string): void;

@@ -16,7 +16,7 @@ export { SysVSemaphoreSet } from './sysv-semaphore-set';
 export type { SemaphoreOp, SysVSemaphoreSetOptions, SysVSemaphoreSetStats, SysVSemaphoreWaiters } from './sysv-semaphore-set';
 export { PosixMessageQueue, posixQueueLimits } from './posix-message-queue';
 export type { PosixMessage, PosixQueueCreateOptions, PosixSendOptions, PosixQueueAttributes } from './posix-message-queue';
-export type { MessageData } from './message-queue';
+export type { MessageData, ReceiveWaitOptions } from './message-queue';
 export { Semaphore } from './semaphore';
 export type { SemaphoreCreateOptions } from './semaphore';
 export type { WaitOptions } from './waiting';

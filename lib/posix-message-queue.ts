@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { binding, QueueFlags, type NativePosixQueue } from './binding';
 import { unsupportedPlatform, type SystemError } from './errors';
-import { MessageQueueBase, ReceiveArea, toBytes, type MessageData, type SendBackend } from './message-queue';
+import { MessageQueueBase, ReceiveArea, toBytes, type MessageData, type ReceiveWaitOptions, type SendBackend } from './message-queue';
 import { posixName } from './names';
 import { validateInteger, validateMode, validateObject } from './validate';
 import type { WaitOptions } from './waiting';
@@ -207,13 +207,13 @@ export class PosixMessageQueue extends MessageQueueBase<PosixMessage> {
   }
 
   /** Receives the highest-priority message, waiting for one if the queue is empty. */
-  receive(options: WaitOptions = {}): Promise<PosixMessage> {
+  receive(options: ReceiveWaitOptions = {}): Promise<PosixMessage> {
     try {
-      const opts = validateObject<WaitOptions>(options, 'options');
+      const opts = validateObject<ReceiveWaitOptions>(options, 'options');
       const queue = this.#native;
       return this.receiveWith(
         opts,
-        () => this.#tryReceive(),
+        (spin) => this.#tryReceive(spin),
         (id) => queue.receive(id),
         (id, code) => queue.stop(id, code),
       );
@@ -228,10 +228,10 @@ export class PosixMessageQueue extends MessageQueueBase<PosixMessage> {
     return this.#tryReceive();
   }
 
-  #tryReceive(): PosixMessage | null {
+  #tryReceive(spinMicros = 0): PosixMessage | null {
     const area = this.#area;
     area.reserve(this.#messageSize);
-    const length = this.#native.tryReceiveInto(area.slab, area.offset);
+    const length = this.#native.tryReceiveInto(area.slab, area.offset, spinMicros);
     if (length < 0) return null;
     const priority = area.uint32; // before take(), which moves on past this message
     return { data: area.take(length), priority };
@@ -247,7 +247,7 @@ export class PosixMessageQueue extends MessageQueueBase<PosixMessage> {
   }
 
   /** Async iteration with wait options: `for await (const m of queue.messages({ signal }))`. */
-  messages(options: WaitOptions = {}): AsyncGenerator<PosixMessage, void, undefined> {
+  messages(options: ReceiveWaitOptions = {}): AsyncGenerator<PosixMessage, void, undefined> {
     return this.iterate(() => this.receive(options));
   }
 }

@@ -1,6 +1,6 @@
 import { binding, QueueFlags, type NativeSysVQueue } from './binding';
 import { unsupportedPlatform } from './errors';
-import { MessageQueueBase, ReceiveArea, toBytes, type MessageData, type SendBackend } from './message-queue';
+import { MessageQueueBase, ReceiveArea, toBytes, type MessageData, type ReceiveWaitOptions, type SendBackend } from './message-queue';
 import { keyLabel, validateKey } from './sysv-key';
 import { validateBoolean, validateInteger, validateMode, validateObject, validateString } from './validate';
 import type { WaitOptions } from './waiting';
@@ -18,7 +18,7 @@ export interface SysVSendOptions extends WaitOptions {
   type?: number;
 }
 
-export interface SysVReceiveOptions extends WaitOptions {
+export interface SysVReceiveOptions extends ReceiveWaitOptions {
   /**
    * Which message, as msgrcv(2) defines it: `0` the first in the queue; a positive number the
    * first of exactly that type; a negative number the first of the lowest type that is at most
@@ -170,7 +170,7 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
       const queue = this.#native;
       return this.receiveWith(
         opts,
-        () => this.#tryReceive(type, maxSize, noError),
+        (spin) => this.#tryReceive(type, maxSize, noError, spin),
         (id) => queue.receive(id, type, maxSize, noError),
         (id, code) => queue.stop(id, code),
       );
@@ -187,10 +187,10 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
     return this.#tryReceive(type, maxSize, noError);
   }
 
-  #tryReceive(type: number, maxSize: number, noError: boolean): SysVMessage | null {
+  #tryReceive(type: number, maxSize: number, noError: boolean, spinMicros = 0): SysVMessage | null {
     const area = this.#area;
     area.reserve(maxSize);
-    const length = this.#native.tryReceiveInto(type, area.slab, area.offset, maxSize, noError);
+    const length = this.#native.tryReceiveInto(type, area.slab, area.offset, maxSize, noError, spinMicros);
     if (length < 0) return null;
     const received = area.int64; // before take(), which moves on past this message
     return { type: received, data: area.take(length) };

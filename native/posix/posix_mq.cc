@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <mqueue.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <uv.h>
 
@@ -183,7 +184,7 @@ class PosixQueue : public Napi::ObjectWrap<PosixQueue>, public Closeable {
     return Napi::Boolean::New(env, SendNow(env, bytes.data, bytes.length, priority) == 1);
   }
 
-  // tryReceiveInto(slab, offset): length | -1. The message goes to slab[offset + 8 ...] and its
+  // tryReceiveInto(slab, offset, spinMicros?): length | -1. The message goes to slab[offset + 8 ...] and its
   // priority to slab[offset .. offset + 4) (native byte order); there must be room for
   // 8 + messageSize bytes. lib/ hands the bytes out as a slice: nothing is allocated here.
   Napi::Value TryReceiveInto(const Napi::CallbackInfo& info) {
@@ -197,6 +198,16 @@ class PosixQueue : public Napi::ObjectWrap<PosixQueue>, public Closeable {
     ByteSpan target{slab.data + offset, 8 + messageSize_};
     char* raw = const_cast<char*>(target.data);
     unsigned priority = 0;
+    // spinMicros: if the queue is empty, wait this long for it to become readable (ppoll on the
+    // descriptor) before giving up: a reply within microseconds then costs no event-loop round.
+    double spinMicros = info.Length() > 2 ? info[2].As<Napi::Number>().DoubleValue() : 0;
+    struct timespec deadline = {};
+    if (spinMicros > 0) {
+      clock_gettime(CLOCK_MONOTONIC, &deadline);
+      deadline.tv_nsec += static_cast<long>(spinMicros) * 1000;
+      deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+      deadline.tv_nsec %= 1000000000L;
+    }
     for (;;) {
       ssize_t n = mq_receive(mqd_, raw + 8, target.length - 8, &priority);
       if (n >= 0) {
@@ -204,8 +215,19 @@ class PosixQueue : public Napi::ObjectWrap<PosixQueue>, public Closeable {
         return Napi::Number::New(env, static_cast<double>(n));
       }
       if (errno == EINTR) continue;
-      if (errno == EAGAIN) return Napi::Number::New(env, -1);
-      Throw(OsFailure(env, errno, "mq_receive"));
+      if (errno != EAGAIN) Throw(OsFailure(env, errno, "mq_receive"));
+      if (spinMicros <= 0) return Napi::Number::New(env, -1);
+      struct timespec now, left;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      left.tv_sec = deadline.tv_sec - now.tv_sec;
+      left.tv_nsec = deadline.tv_nsec - now.tv_nsec;
+      if (left.tv_nsec < 0) {
+        left.tv_sec--;
+        left.tv_nsec += 1000000000L;
+      }
+      if (left.tv_sec < 0) return Napi::Number::New(env, -1);
+      struct pollfd watch = {static_cast<int>(mqd_), POLLIN, 0};
+      if (ppoll(&watch, 1, &left, nullptr) == 0) return Napi::Number::New(env, -1);
     }
   }
 

@@ -7,6 +7,9 @@
 #include <sys/msg.h>
 #include <sys/stat.h>
 
+#include <sched.h>
+
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -174,7 +177,7 @@ class SysVQueue : public Napi::ObjectWrap<SysVQueue>, public Closeable {
     }
   }
 
-  // tryReceiveInto(type, slab, offset, maxSize, noError): length | -1. The message lands in
+  // tryReceiveInto(type, slab, offset, maxSize, noError, spinMicros?): length | -1. The message lands in
   // `slab` at `offset` (8-byte aligned) as msgrcv lays it out: the type in 8 bytes, then at most
   // maxSize bytes. lib/ hands the bytes out as a slice of the slab: this is the hot path of
   // tryReceive(), so nothing is allocated here.
@@ -191,12 +194,18 @@ class SysVQueue : public Napi::ObjectWrap<SysVQueue>, public Closeable {
     }
     ByteSpan target{slab.data + offset, sizeof(long) + maxSize};
     void* raw = const_cast<char*>(target.data);
+    // spinMicros: keep trying this long, yielding the CPU in between, before giving up. A reply
+    // that comes within microseconds then costs no hand-off to a waiter thread (see lib/).
+    double spinMicros = info.Length() > 5 ? info[5].As<Napi::Number>().DoubleValue() : 0;
+    std::chrono::steady_clock::time_point deadline;
+    if (spinMicros > 0) deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(static_cast<long>(spinMicros));
     for (;;) {
       ssize_t n = msgrcv(id_, raw, target.length - sizeof(long), type, flags);
       if (n >= 0) return Napi::Number::New(env, static_cast<double>(n));
       if (errno == EINTR) continue;
-      if (errno == ENOMSG) return Napi::Number::New(env, -1);
-      Throw(OsFailure(env, errno, "msgrcv"));
+      if (errno != ENOMSG) Throw(OsFailure(env, errno, "msgrcv"));
+      if (spinMicros <= 0 || std::chrono::steady_clock::now() >= deadline) return Napi::Number::New(env, -1);
+      sched_yield();
     }
   }
 
