@@ -2,9 +2,9 @@
 // Runs a command pinned to one CPU (taskset) and parses the one line of JSON it prints.
 const { spawn } = require('node:child_process');
 
-function runPinned(cpu, argv) {
+function runPinned(cpu, argv, env = process.env) {
   return new Promise((resolve, reject) => {
-    const child = spawn('taskset', ['-c', String(cpu), ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('taskset', ['-c', String(cpu), ...argv], { stdio: ['ignore', 'pipe', 'inherit'], env });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('error', reject);

@@ -15,8 +15,12 @@ const back = sysv ? out : mode === 'ping' || mode === 'pong' ? PosixMessageQueue
 const data = Buffer.alloc(size, 7);
 const now = () => Number(process.hrtime.bigint()) / 1e9;
 // System V round trips use types 1 (there) and 2 (back) on one queue; POSIX uses two queues.
-const there = sysv ? { type: 1 } : {};
-const backOpts = sysv ? { type: 2 } : {};
+// SPIN (microseconds) overrides the receives' default spin.
+const spin = process.env.SPIN === undefined ? {} : { spin: Number(process.env.SPIN) };
+const there = sysv ? { type: 1, ...spin } : { ...spin };
+const backOpts = sysv ? { type: 2, ...spin } : { ...spin };
+const sendThere = sysv ? { type: 1 } : {};
+const sendBack = sysv ? { type: 2 } : {};
 
 async function main() {
   if (mode === 'fill-drain') {
@@ -24,7 +28,7 @@ async function main() {
     const t0 = now();
     while (moved < count) {
       let batch = 0;
-      while (moved + batch < count && out.trySend(data, there)) batch++;
+      while (moved + batch < count && out.trySend(data, sendThere)) batch++;
       for (let i = 0; i < batch; i++) if (out.tryReceive() === null) throw new Error('lost');
       moved += batch;
     }
@@ -38,7 +42,7 @@ async function main() {
     const t0 = now();
     while (moved < count) {
       const batch = Math.min(cap, count - moved);
-      for (let i = 0; i < batch; i++) await out.send(data, there);
+      for (let i = 0; i < batch; i++) await out.send(data, sendThere);
       for (let i = 0; i < batch; i++) await out.receive();
       moved += batch;
     }
@@ -46,7 +50,7 @@ async function main() {
   }
   if (mode === 'send') {
     const t0 = now();
-    for (let i = 0; i < count; i++) await out.send(data, there);
+    for (let i = 0; i < count; i++) await out.send(data, sendThere);
     return { seconds: now() - t0, count };
   }
   if (mode === 'recv') {
@@ -59,7 +63,7 @@ async function main() {
     const lat = new Float64Array(count);
     for (let i = 0; i < count; i++) {
       const t0 = process.hrtime.bigint();
-      await out.send(data, there);
+      await out.send(data, sendThere);
       await back.receive(backOpts);
       lat[i] = Number(process.hrtime.bigint() - t0) / 1000;
     }
@@ -69,7 +73,7 @@ async function main() {
   if (mode === 'pong') {
     for (let i = 0; i < count; i++) {
       const { data: m } = await out.receive(there);
-      await back.send(m, backOpts);
+      await back.send(m, sendBack);
     }
     return {};
   }

@@ -58,6 +58,12 @@ async function scenario(kind, size, impl) {
       const count = recvCpu === 0 ? N.ping1 : N.ping2;
       const [ping] = await Promise.all([runPinned(0, cmd(impl, 'ping', kind, t, size, count)), runPinned(recvCpu, cmd(impl, 'pong', kind, t, size, count))]);
       trip[label] = ping;
+      if (kind === 'sysv' && impl === 'node') {
+        // The same round trip with receives spinning 50 us (System V's default is 0).
+        const env = { ...process.env, SPIN: '50' };
+        const [spun] = await Promise.all([runPinned(0, cmd(impl, 'ping', kind, t, size, count), env), runPinned(recvCpu, cmd(impl, 'pong', kind, t, size, count), env)]);
+        trip[`${label}, spin 50`] = spun;
+      }
     }
     return { fill: fill.count / fill.seconds, promiseFill: promiseFill.count / promiseFill.seconds, stream, trip };
   } finally {
@@ -82,9 +88,10 @@ async function main() {
       for (const placement of ['1 CPU', '2 CPUs']) {
         rows.push([label, `stream msgs/s, ${placement}`, fmtRate(node.stream[placement]), fmtRate(c.stream[placement]), (node.stream[placement] / c.stream[placement]).toFixed(2)]);
       }
-      for (const placement of ['1 CPU', '2 CPUs']) {
+      for (const placement of ['1 CPU', '2 CPUs', '1 CPU, spin 50', '2 CPUs, spin 50']) {
         const n = node.trip[placement];
-        const k = c.trip[placement];
+        const k = c.trip[placement.replace(', spin 50', '')];
+        if (n === undefined) continue;
         rows.push([label, `round trip us, ${placement}`, `${n.median.toFixed(1)} / ${n.p99.toFixed(1)}`, `${k.median.toFixed(1)} / ${k.p99.toFixed(1)}`, (n.median / k.median).toFixed(2)]);
       }
     }

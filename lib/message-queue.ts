@@ -6,14 +6,14 @@ import { validateInteger } from './validate';
 import { WaitingHandle, type NativeWaitingHandle } from './handle';
 import { abortedError, timeoutError, validateWaitOptions, type WaitOptions } from './waiting';
 
-const DEFAULT_SPIN_US = 50;
-
 /** Options of a receive that may wait. */
 export interface ReceiveWaitOptions extends WaitOptions {
   /**
-   * Microseconds (0 to 1000, default 50) to keep trying on the calling thread when the queue is
-   * empty, before waiting without blocking. A quick reply then costs about what it costs in C;
-   * the event loop is held for at most this long. 0: never block.
+   * Microseconds (0 to 1000) to keep trying on the calling thread when the queue is empty, before
+   * waiting without blocking. A quick reply then costs about what it costs in C; the event loop
+   * is held for at most this long. 0: never block. Default: 50 for POSIX queues (which sleep in
+   * ppoll meanwhile), 0 for System V queues (which can only retry between sched_yield()s: that
+   * helps round trips but costs a sender on the same CPU throughput).
    */
   spin?: number;
 }
@@ -222,9 +222,15 @@ export abstract class MessageQueueBase<M> extends WaitingHandle implements Async
    * Receives: at once if a message is waiting and no earlier receive on this handle is, else as a
    * native wait under `timeout` and `signal`.
    */
-  protected receiveWith<T>(options: ReceiveWaitOptions, tryNow: (spinMicros: number) => T | null, start: (id: number) => Promise<T>, stop: (id: number, code: string) => void): Promise<T> {
+  protected receiveWith<T>(
+    options: ReceiveWaitOptions,
+    defaultSpin: number,
+    tryNow: (spinMicros: number) => T | null,
+    start: (id: number) => Promise<T>,
+    stop: (id: number, code: string) => void,
+  ): Promise<T> {
     const { timeout, signal } = validateWaitOptions(options);
-    const spin = options.spin === undefined ? DEFAULT_SPIN_US : validateInteger(options.spin, 'options.spin', 0, 1000);
+    const spin = options.spin === undefined ? defaultSpin : validateInteger(options.spin, 'options.spin', 0, 1000);
     this.checkOpen();
     if (signal?.aborted) return Promise.reject(abortedError('receive'));
     if (this.#receiving === 0) {

@@ -213,6 +213,7 @@ export class PosixMessageQueue extends MessageQueueBase<PosixMessage> {
       const queue = this.#native;
       return this.receiveWith(
         opts,
+        50,
         (spin) => this.#tryReceive(spin),
         (id) => queue.receive(id),
         (id, code) => queue.stop(id, code),

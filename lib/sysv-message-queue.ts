@@ -170,6 +170,7 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
       const queue = this.#native;
       return this.receiveWith(
         opts,
+        0,
         (spin) => this.#tryReceive(type, maxSize, noError, spin),
         (id) => queue.receive(id, type, maxSize, noError),
         (id, code) => queue.stop(id, code),
