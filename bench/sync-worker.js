@@ -21,7 +21,6 @@ async function main() {
     return { ns: Number(process.hrtime.bigint() - t0) / n };
   }
   const useAsync = how === 'async';
-  const sleep = async (index, seen) => (useAsync ? waitAsync(words, index, seen) : wait(words, index, seen));
   if (mode === 'ping') {
     const lat = new Float64Array(n);
     for (let i = 1; i <= n; i++) {
@@ -29,7 +28,9 @@ async function main() {
       Atomics.store(words, PING, i);
       wake(words, PING, 1);
       let seen;
-      while ((seen = Atomics.load(words, PONG)) !== i) await sleep(PONG, seen);
+      // The synchronous loop has no await in it, as in C.
+      if (useAsync) while ((seen = Atomics.load(words, PONG)) !== i) await waitAsync(words, PONG, seen);
+      else while ((seen = Atomics.load(words, PONG)) !== i) wait(words, PONG, seen);
       lat[i - 1] = Number(process.hrtime.bigint() - t0) / 1000;
     }
     lat.sort();
@@ -38,7 +39,8 @@ async function main() {
   if (mode === 'pong') {
     for (let i = 1; i <= n; i++) {
       let seen;
-      while ((seen = Atomics.load(words, PING)) !== i) await sleep(PING, seen);
+      if (useAsync) while ((seen = Atomics.load(words, PING)) !== i) await waitAsync(words, PING, seen);
+      else while ((seen = Atomics.load(words, PING)) !== i) wait(words, PING, seen);
       Atomics.store(words, PONG, i);
       wake(words, PONG, 1);
     }
