@@ -20,7 +20,7 @@ beforeAll(() => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'ipckit-pack-'));
   const src = path.join(work, 'src');
   fs.mkdirSync(src);
-  for (const part of ['package.json', 'binding.gyp', 'native', 'lib', 'tsconfig.json', 'tsconfig.build.json', 'wrapper.mjs', 'README.md']) {
+  for (const part of ['package.json', 'binding.gyp', 'native', 'lib', 'tsconfig.json', 'tsconfig.build.json', 'wrapper.mjs', 'posix.mjs', 'README.md']) {
     fs.cpSync(path.join(repoRoot, part), path.join(src, part), { recursive: true });
   }
   fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(src, 'node_modules'));
@@ -61,12 +61,15 @@ test('require() and import both work from the installed package, and share one o
   const esm = `
     import { SharedMemory, ErrorCodes } from 'ipckit';
     import ipckit from 'ipckit';
+    import { SysVMessageQueue } from 'ipckit/posix';
+    if (SysVMessageQueue !== ipckit.SysVMessageQueue) throw new Error('ipckit/posix differs from the root');
     const shm = SharedMemory.open(${JSON.stringify(name)});
     console.log(shm.buffer.toString('utf8', 0, 8), ErrorCodes.CLOSED, ipckit.SharedMemory === SharedMemory);
     shm.close();
     SharedMemory.unlink(${JSON.stringify(name)});`;
   try {
     execFileSync(process.execPath, ['-e', cjs], { cwd: app });
+    expect(execFileSync(process.execPath, ['-p', "require('ipckit/posix').PosixMessageQueue === require('ipckit').PosixMessageQueue"], { cwd: app, encoding: 'utf8' })).toBe('true\n');
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', esm], { cwd: app, encoding: 'utf8' });
     expect(out).toBe('from cjs ERR_IPC_CLOSED true\n');
   } finally {

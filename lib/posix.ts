@@ -1,0 +1,12 @@
+/**
+ * `ipckit/posix`: the primitives that exist only on POSIX systems, behind an explicit door (they
+ * are also exported from the package root). On other systems their calls throw
+ * ERR_IPC_UNSUPPORTED_PLATFORM.
+ * @packageDocumentation
+ */
+export { SysVMessageQueue, ftok } from './sysv-message-queue';
+export type { SysVMessage, SysVSendOptions, SysVReceiveOptions, SysVQueueStats } from './sysv-message-queue';
+export { SysVSemaphoreSet } from './sysv-semaphore-set';
+export type { SemaphoreOp, SysVSemaphoreSetOptions, SysVSemaphoreSetStats, SysVSemaphoreWaiters } from './sysv-semaphore-set';
+export { PosixMessageQueue, posixQueueLimits } from './posix-message-queue';
+export type { PosixMessage, PosixQueueCreateOptions, PosixSendOptions, PosixQueueAttributes } from './posix-message-queue';
