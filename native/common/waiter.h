@@ -15,6 +15,7 @@
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 namespace ipckit {
 
@@ -129,6 +130,40 @@ class PendingWaits {
   std::shared_ptr<WaiterPool> pool_;
   std::unordered_map<double, BlockingOp*> ops_;
   bool referenced_ = true;
+};
+
+// An ObjectWrap whose operations wait on the pool: the stop(), ref() and unref() methods every
+// such handle offers lib/ (lib/waiting.ts calls them), over the handle's PendingWaits.
+template <typename T>
+class WaitingWrap : public Napi::ObjectWrap<T> {
+ public:
+  using Property = typename Napi::ObjectWrap<T>::PropertyDescriptor;
+  explicit WaitingWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<T>(info) {}
+
+  // Adds stop(opId, code), ref() and unref() to a class's properties.
+  static std::vector<Property> WithWaitMethods(std::vector<Property> properties) {
+    properties.push_back(Napi::ObjectWrap<T>::InstanceMethod("stop", &WaitingWrap::StopWait));
+    properties.push_back(Napi::ObjectWrap<T>::InstanceMethod("ref", &WaitingWrap::RefWaits));
+    properties.push_back(Napi::ObjectWrap<T>::InstanceMethod("unref", &WaitingWrap::UnrefWaits));
+    return properties;
+  }
+
+ protected:
+  PendingWaits waits_;
+
+ private:
+  Napi::Value StopWait(const Napi::CallbackInfo& info) {
+    waits_.Stop(info[0].As<Napi::Number>().DoubleValue(), info[1].As<Napi::String>().Utf8Value());
+    return info.Env().Undefined();
+  }
+  Napi::Value RefWaits(const Napi::CallbackInfo& info) {
+    waits_.SetReferenced(true);
+    return info.Env().Undefined();
+  }
+  Napi::Value UnrefWaits(const Napi::CallbackInfo& info) {
+    waits_.SetReferenced(false);
+    return info.Env().Undefined();
+  }
 };
 
 // Platform hooks (native/posix/interrupt.cc): a signal with a no-op handler, installed without

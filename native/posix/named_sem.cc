@@ -88,7 +88,7 @@ int WaitUntilMonotonic(sem_t* sem, const timespec& deadline) {
 #endif
 }
 
-class NamedSemaphore : public Napi::ObjectWrap<NamedSemaphore>, public Closeable {
+class NamedSemaphore : public WaitingWrap<NamedSemaphore>, public Closeable {
  public:
   static constexpr napi_type_tag kTypeTag = {0x6970636b69745345ULL, 0x4d6e616d65643031ULL};
   static constexpr const char* kKindName = "named semaphore";
@@ -100,23 +100,18 @@ class NamedSemaphore : public Napi::ObjectWrap<NamedSemaphore>, public Closeable
   };
 
   static Napi::Function DefineClass(Napi::Env env) {
-    return ObjectWrap<NamedSemaphore>::DefineClass(
-        env, "NamedSemaphore",
-        {
+    return ObjectWrap<NamedSemaphore>::DefineClass(env, "NamedSemaphore", WithWaitMethods({
             InstanceAccessor<&NamedSemaphore::Created>("created"),
             InstanceAccessor<&NamedSemaphore::GetValue>("value"),
             InstanceMethod<&NamedSemaphore::Post>("post"),
             InstanceMethod<&NamedSemaphore::TryWait>("tryWait"),
             InstanceMethod<&NamedSemaphore::Wait>("wait"),
             InstanceMethod<&NamedSemaphore::WaitSync>("waitSync"),
-            InstanceMethod<&NamedSemaphore::Stop>("stop"),
-            InstanceMethod<&NamedSemaphore::Ref>("ref"),
-            InstanceMethod<&NamedSemaphore::Unref>("unref"),
             InstanceMethod<&NamedSemaphore::Close>("close"),
-        });
+        }));
   }
 
-  explicit NamedSemaphore(const Napi::CallbackInfo& info) : ObjectWrap<NamedSemaphore>(info) {
+  explicit NamedSemaphore(const Napi::CallbackInfo& info) : WaitingWrap<NamedSemaphore>(info) {
     Napi::Env env = info.Env();
     if (info.Length() != 1 || !info[0].IsExternal()) {
       Throw(LibraryError(env, ErrorKind::kTypeError, "ERR_ILLEGAL_CONSTRUCTOR", "semaphores are created by the open functions"));
@@ -210,23 +205,8 @@ class NamedSemaphore : public Napi::ObjectWrap<NamedSemaphore>, public Closeable
 
   Napi::Value Wait(const Napi::CallbackInfo& info);
 
-  // stop(opId, code): asks a pending wait to settle with the library error `code`.
-  Napi::Value Stop(const Napi::CallbackInfo& info) {
-    double opId = info[0].As<Napi::Number>().DoubleValue();
-    std::string code = info[1].As<Napi::String>().Utf8Value();
-    waits_.Stop(opId, code);
-    return info.Env().Undefined();
-  }
 
-  Napi::Value Ref(const Napi::CallbackInfo& info) {
-    waits_.SetReferenced(true);
-    return info.Env().Undefined();
-  }
 
-  Napi::Value Unref(const Napi::CallbackInfo& info) {
-    waits_.SetReferenced(false);
-    return info.Env().Undefined();
-  }
 
   // Stops every pending wait and lets go of this handle's share of the semaphore; sem_close runs
   // once the stopped waits have left sem_wait and settled.
@@ -242,7 +222,6 @@ class NamedSemaphore : public Napi::ObjectWrap<NamedSemaphore>, public Closeable
   std::string name_;
   bool created_ = false;
   bool closed_ = false;
-  PendingWaits waits_;
   std::shared_ptr<HandleRegistry> registry_;
 };
 

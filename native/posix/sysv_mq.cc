@@ -53,15 +53,13 @@ class MessageBuffer {
   size_t capacity_ = 0;
 };
 
-class SysVQueue : public Napi::ObjectWrap<SysVQueue>, public Closeable {
+class SysVQueue : public WaitingWrap<SysVQueue>, public Closeable {
  public:
   static constexpr napi_type_tag kTypeTag = {0x6970636b69745356ULL, 0x6d73677175657565ULL};
   static constexpr const char* kKindName = "System V message queue";
 
   static Napi::Function DefineClass(Napi::Env env) {
-    return ObjectWrap<SysVQueue>::DefineClass(
-        env, "SysVQueue",
-        {
+    return ObjectWrap<SysVQueue>::DefineClass(env, "SysVQueue", WithWaitMethods({
             InstanceAccessor<&SysVQueue::Id>("id"),
             InstanceAccessor<&SysVQueue::Created>("created"),
             InstanceAccessor<&SysVQueue::MessageMax>("msgmax"),
@@ -69,14 +67,11 @@ class SysVQueue : public Napi::ObjectWrap<SysVQueue>, public Closeable {
             InstanceMethod<&SysVQueue::TryReceiveInto>("tryReceiveInto"),
             InstanceMethod<&SysVQueue::Send>("send"),
             InstanceMethod<&SysVQueue::Receive>("receive"),
-            InstanceMethod<&SysVQueue::Stop>("stop"),
-            InstanceMethod<&SysVQueue::Ref>("ref"),
-            InstanceMethod<&SysVQueue::Unref>("unref"),
             InstanceMethod<&SysVQueue::Stat>("stat"),
             InstanceMethod<&SysVQueue::Set>("set"),
             InstanceMethod<&SysVQueue::Remove>("remove"),
             InstanceMethod<&SysVQueue::Close>("close"),
-        });
+        }));
   }
 
   struct Pending {
@@ -85,7 +80,7 @@ class SysVQueue : public Napi::ObjectWrap<SysVQueue>, public Closeable {
     bool created;
   };
 
-  explicit SysVQueue(const Napi::CallbackInfo& info) : ObjectWrap<SysVQueue>(info) {
+  explicit SysVQueue(const Napi::CallbackInfo& info) : WaitingWrap<SysVQueue>(info) {
     Napi::Env env = info.Env();
     if (info.Length() != 1 || !info[0].IsExternal()) {
       Throw(LibraryError(env, ErrorKind::kTypeError, "ERR_ILLEGAL_CONSTRUCTOR", "queues are created by the open functions"));
@@ -221,23 +216,8 @@ class SysVQueue : public Napi::ObjectWrap<SysVQueue>, public Closeable {
   Napi::Value Send(const Napi::CallbackInfo& info);
   Napi::Value Receive(const Napi::CallbackInfo& info);
 
-  // stop(opId, code): asks a pending operation to settle with the library error `code`.
-  Napi::Value Stop(const Napi::CallbackInfo& info) {
-    double opId = info[0].As<Napi::Number>().DoubleValue();
-    std::string code = info[1].As<Napi::String>().Utf8Value();
-    waits_.Stop(opId, code);
-    return info.Env().Undefined();
-  }
 
-  Napi::Value Ref(const Napi::CallbackInfo& info) {
-    waits_.SetReferenced(true);
-    return info.Env().Undefined();
-  }
 
-  Napi::Value Unref(const Napi::CallbackInfo& info) {
-    waits_.SetReferenced(false);
-    return info.Env().Undefined();
-  }
 
   Napi::Value Stat(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -299,7 +279,6 @@ class SysVQueue : public Napi::ObjectWrap<SysVQueue>, public Closeable {
   size_t knownMaxBytes_ = 0;  // msg_qbytes when last read (0: not yet)
   mutable std::string name_;
   MessageBuffer scratch_;
-  PendingWaits waits_;
   std::shared_ptr<HandleRegistry> registry_;
 };
 

@@ -84,15 +84,13 @@ int64_t MonotonicMs() {
   return static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
 }
 
-class SysVSemSet : public Napi::ObjectWrap<SysVSemSet>, public Closeable {
+class SysVSemSet : public WaitingWrap<SysVSemSet>, public Closeable {
  public:
   static constexpr napi_type_tag kTypeTag = {0x6970636b69745356ULL, 0x73656d6170686f72ULL};
   static constexpr const char* kKindName = "System V semaphore set";
 
   static Napi::Function DefineClass(Napi::Env env) {
-    return ObjectWrap<SysVSemSet>::DefineClass(
-        env, "SysVSemaphoreSet",
-        {
+    return ObjectWrap<SysVSemSet>::DefineClass(env, "SysVSemaphoreSet", WithWaitMethods({
             InstanceAccessor<&SysVSemSet::Id>("id"),
             InstanceAccessor<&SysVSemSet::Created>("created"),
             InstanceAccessor<&SysVSemSet::Count>("count"),
@@ -100,9 +98,6 @@ class SysVSemSet : public Napi::ObjectWrap<SysVSemSet>, public Closeable {
             InstanceMethod<&SysVSemSet::TryOp>("tryOp"),
             InstanceMethod<&SysVSemSet::Op>("op"),
             InstanceMethod<&SysVSemSet::OpSync>("opSync"),
-            InstanceMethod<&SysVSemSet::Stop>("stop"),
-            InstanceMethod<&SysVSemSet::Ref>("ref"),
-            InstanceMethod<&SysVSemSet::Unref>("unref"),
             InstanceMethod<&SysVSemSet::Get>("get"),
             InstanceMethod<&SysVSemSet::SetValue>("set"),
             InstanceMethod<&SysVSemSet::GetAll>("getAll"),
@@ -110,7 +105,7 @@ class SysVSemSet : public Napi::ObjectWrap<SysVSemSet>, public Closeable {
             InstanceMethod<&SysVSemSet::Stat>("stat"),
             InstanceMethod<&SysVSemSet::Remove>("remove"),
             InstanceMethod<&SysVSemSet::Close>("close"),
-        });
+        }));
   }
 
   struct Pending {
@@ -120,7 +115,7 @@ class SysVSemSet : public Napi::ObjectWrap<SysVSemSet>, public Closeable {
     int count;
   };
 
-  explicit SysVSemSet(const Napi::CallbackInfo& info) : ObjectWrap<SysVSemSet>(info) {
+  explicit SysVSemSet(const Napi::CallbackInfo& info) : WaitingWrap<SysVSemSet>(info) {
     Napi::Env env = info.Env();
     if (info.Length() != 1 || !info[0].IsExternal()) {
       Throw(LibraryError(env, ErrorKind::kTypeError, "ERR_ILLEGAL_CONSTRUCTOR", "semaphore sets are created by the open functions"));
@@ -220,23 +215,8 @@ class SysVSemSet : public Napi::ObjectWrap<SysVSemSet>, public Closeable {
     Throw(LibraryError(env, ErrorKind::kError, "ERR_IPC_TIMEOUT", "The operation timed out"));
   }
 
-  // stop(opId, code): asks a pending operation to settle with the library error `code`.
-  Napi::Value Stop(const Napi::CallbackInfo& info) {
-    double opId = info[0].As<Napi::Number>().DoubleValue();
-    std::string code = info[1].As<Napi::String>().Utf8Value();
-    waits_.Stop(opId, code);
-    return info.Env().Undefined();
-  }
 
-  Napi::Value Ref(const Napi::CallbackInfo& info) {
-    waits_.SetReferenced(true);
-    return info.Env().Undefined();
-  }
 
-  Napi::Value Unref(const Napi::CallbackInfo& info) {
-    waits_.SetReferenced(false);
-    return info.Env().Undefined();
-  }
 
   // get(index): GETVAL
   Napi::Value Get(const Napi::CallbackInfo& info) {
@@ -348,7 +328,6 @@ class SysVSemSet : public Napi::ObjectWrap<SysVSemSet>, public Closeable {
   bool closed_ = false;
   mutable std::string name_;
   std::vector<struct sembuf> scratch_;  // JS thread only
-  PendingWaits waits_;
   std::shared_ptr<HandleRegistry> registry_;
 };
 
