@@ -375,7 +375,7 @@ describe('across users and process lifetime', () => {
     const name = newName();
     track(Semaphore.create(name));
     const dir = fs.mkdtempSync(path.join(scratchDir(), 'sem-threadpool-'));
-    const result = await runNode('sem-threadpool-child.js', [name, dir], { env: { ...process.env, UV_THREADPOOL_SIZE: '4' }, timeout: 30000 });
+    const result = await runNode('threadpool-child.js', ['semaphore', dir, name], { env: { ...process.env, UV_THREADPOOL_SIZE: '4' }, timeout: 30000 });
     expect(result.stderr).toBe('');
     const report = JSON.parse(result.stdout);
     expect(report.baselineMs).not.toBeNull();
