@@ -45,12 +45,6 @@ class SemOwner {
   sem_t* sem_;
 };
 
-const char* StopMessage(const std::string& code) {
-  if (code == "ERR_IPC_TIMEOUT") return "The wait timed out";
-  if (code == "ERR_IPC_ABORTED") return "The wait was aborted";
-  return "The semaphore was closed";
-}
-
 timespec AddMilliseconds(timespec base, double ms) {
   int64_t ns = static_cast<int64_t>(std::llround(ms * 1e6));
   base.tv_sec += static_cast<time_t>(ns / 1000000000);
@@ -254,7 +248,7 @@ class SemWaitOp final : public BlockingOp {
     } else if (error_ != 0) {
       deferred_.Reject(handle_->OsFailure(env, error_, "sem_wait").Value());
     } else {
-      deferred_.Reject(LibraryError(env, ErrorKind::kError, StopCode().c_str(), StopMessage(StopCode())).Value());
+      deferred_.Reject(StopError(env, StopCode(), "wait", "semaphore").Value());
     }
   }
 

@@ -31,12 +31,6 @@ Napi::Error TooLarge(Napi::Env env, const std::string& message) {
   return LibraryError(env, ErrorKind::kError, "ERR_IPC_MESSAGE_TOO_LARGE", message);
 }
 
-const char* StopMessage(const std::string& code, bool send) {
-  if (code == "ERR_IPC_TIMEOUT") return send ? "The send timed out" : "The receive timed out";
-  if (code == "ERR_IPC_ABORTED") return send ? "The send was aborted" : "The receive was aborted";
-  return "The POSIX message queue was closed";
-}
-
 class PosixQueue : public Napi::ObjectWrap<PosixQueue>, public Closeable {
  public:
   static constexpr napi_type_tag kTypeTag = {0x6970636b6974504fULL, 0x5349584d51763031ULL};
@@ -267,7 +261,7 @@ class PosixQueue : public Napi::ObjectWrap<PosixQueue>, public Closeable {
         Napi::Promise::Deferred deferred = it->deferred;
         bool send = list == &sends_;
         list->erase(it);
-        deferred.Reject(LibraryError(env, ErrorKind::kError, code.c_str(), StopMessage(code, send)).Value());
+        deferred.Reject(StopError(env, code, send ? "send" : "receive", "POSIX message queue").Value());
         Watch(env);
         return env.Undefined();
       }
@@ -294,8 +288,8 @@ class PosixQueue : public Napi::ObjectWrap<PosixQueue>, public Closeable {
     sends.swap(sends_);
     receives.swap(receives_);
     Release();
-    for (Op& op : sends) op.deferred.Reject(LibraryError(env, ErrorKind::kError, "ERR_IPC_CLOSED", StopMessage("", true)).Value());
-    for (Op& op : receives) op.deferred.Reject(LibraryError(env, ErrorKind::kError, "ERR_IPC_CLOSED", StopMessage("", false)).Value());
+    for (Op& op : sends) op.deferred.Reject(StopError(env, "ERR_IPC_CLOSED", "send", "POSIX message queue").Value());
+    for (Op& op : receives) op.deferred.Reject(StopError(env, "ERR_IPC_CLOSED", "receive", "POSIX message queue").Value());
     self_.Reset();
     return env.Undefined();
   }

@@ -64,10 +64,7 @@ class MemoryOp : public BlockingOp {
     } else if (error_ != 0) {
       deferred_.Reject(ErrnoError(env, error_, "futex").Value());
     } else {
-      const char* message = StopCode() == "ERR_IPC_TIMEOUT"   ? "The wait timed out"
-                            : StopCode() == "ERR_IPC_ABORTED" ? "The wait was aborted"
-                                                              : "The shared memory was closed";
-      deferred_.Reject(LibraryError(env, ErrorKind::kError, StopCode().c_str(), message).Value());
+      deferred_.Reject(StopError(env, StopCode(), "wait", "shared memory").Value());
     }
   }
 

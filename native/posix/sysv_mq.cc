@@ -330,16 +330,11 @@ class SysVSendOp final : public SysVOp {
     } else if (error_ != 0) {
       deferred_.Reject(queue_->OsFailure(env, error_, "msgsnd").Value());
     } else {
-      deferred_.Reject(LibraryError(env, ErrorKind::kError, StopCode().c_str(), StopMessage()).Value());
+      deferred_.Reject(StopError(env, StopCode(), "send", "System V message queue").Value());
     }
   }
 
  private:
-  std::string StopMessage() const {
-    if (StopCode() == "ERR_IPC_TIMEOUT") return "The send timed out";
-    if (StopCode() == "ERR_IPC_ABORTED") return "The send was aborted";
-    return "The System V message queue was closed";
-  }
   MessageBuffer message_;
   size_t length_;
   bool sent_ = false;
@@ -375,10 +370,7 @@ class SysVReceiveOp final : public SysVOp {
       deferred_.Resolve(SysVQueue::Message(env, message_.type(), message_.text(), received_));
     } else if (error_ == 0) {
       // Stopped, while waiting or before it ever started.
-      const char* message = StopCode() == "ERR_IPC_TIMEOUT"   ? "The receive timed out"
-                            : StopCode() == "ERR_IPC_ABORTED" ? "The receive was aborted"
-                                                              : "The System V message queue was closed";
-      deferred_.Reject(LibraryError(env, ErrorKind::kError, StopCode().c_str(), message).Value());
+      deferred_.Reject(StopError(env, StopCode(), "receive", "System V message queue").Value());
     } else {
       deferred_.Reject(queue_->OsFailure(env, error_, "msgrcv").Value());
     }

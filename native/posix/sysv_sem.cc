@@ -360,10 +360,7 @@ class SemWaitOp final : public BlockingOp {
     } else if (error_ != 0) {
       deferred_.Reject(set_->OsFailure(env, error_, "semop").Value());
     } else {
-      const char* message = StopCode() == "ERR_IPC_TIMEOUT"   ? "The operation timed out"
-                            : StopCode() == "ERR_IPC_ABORTED" ? "The operation was aborted"
-                                                              : "The System V semaphore set was closed";
-      deferred_.Reject(LibraryError(env, ErrorKind::kError, StopCode().c_str(), message).Value());
+      deferred_.Reject(StopError(env, StopCode(), "operation", "System V semaphore set").Value());
     }
   }
 
