@@ -27,20 +27,20 @@ export class Barrier extends SharedObject {
   /** Initialises a barrier for `parties` (1 to 65535) at `byteOffset` (a multiple of 8). */
   static create(memory: Mapping, byteOffset: number, parties: number): Barrier {
     const n = validateInteger(parties, 'parties', 1, 65535);
-    const { memory: m, offset } = SharedObject.place(memory, byteOffset, Barrier.SIZE);
+    const { memory: m, offset } = SharedObject.place(memory, byteOffset, Barrier.SIZE, 'Barrier');
     const barrier = new Barrier(m, offset);
     nativeSync().barrierInit(barrier.native, offset, n);
-    return barrier;
+    return barrier.placed('Barrier', Barrier.SIZE);
   }
 
   /** Attaches to a barrier initialised at `byteOffset`. */
   static open(memory: Mapping, byteOffset: number): Barrier {
-    const { memory: m, offset } = SharedObject.place(memory, byteOffset, Barrier.SIZE);
+    const { memory: m, offset } = SharedObject.place(memory, byteOffset, Barrier.SIZE, 'Barrier');
     const barrier = new Barrier(m, offset);
     if (nativeSync().barrierParties(barrier.native, offset) === 0) {
       throw invalidArgValue('byteOffset', byteOffset, 'does not hold an ipckit Barrier (layout version 1)');
     }
-    return barrier;
+    return barrier.placed('Barrier', Barrier.SIZE);
   }
 
   /** How many parties meet at the barrier. */

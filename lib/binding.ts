@@ -111,8 +111,11 @@ export interface NativeSync {
   mutexMarkWaiters(slot: number, offset: number): void;
   mutexUnlock(slot: number, offset: number): void;
   mutexConsistent(slot: number, offset: number): void;
+  /** Whether this thread holds the mutex at `offset` (as the addon's record of held mutexes says). */
+  mutexHeld(slot: number, offset: number): boolean;
   condInit(slot: number, offset: number): void;
   condValid(slot: number, offset: number): boolean;
+  /** Flags: 1 timed out, 2 the mutex's holder died (relocked inconsistent). */
   condWait(slot: number, condOffset: number, mutexOffset: number, timeoutMs: number): number;
   condPrepare(slot: number, offset: number): number;
   condDone(slot: number, offset: number): void;

@@ -1,12 +1,15 @@
-import { invalidArgType, invalidArgValue, IpcError } from './errors';
+import { ErrorCodes, invalidArgType, invalidArgValue, IpcError } from './errors';
 import { nativeSync, timeoutMs, type WaitResult } from './futex';
 import type { Mapping } from './mapping';
-import { Mutex } from './mutex';
+import { Mutex, mutexState } from './mutex';
 import { SharedObject } from './shared-object';
 import { validateObject } from './validate';
-import { validateWaitOptions, type WaitOptions } from './waiting';
+import { abortedError, validateWaitOptions, type WaitOptions } from './waiting';
 
 const SEQ = 8; // byte offset of the futex word in ipckit_cond_t
+// Flags of the addon's condWait.
+const TIMED_OUT = 1;
+const OWNER_DIED = 2;
 
 /**
  * A condition variable in shared memory (`ipckit_cond_t`, 32 bytes), used with a {@link Mutex}
@@ -25,20 +28,20 @@ export class Condition extends SharedObject {
 
   /** Initialises a new condition at `byteOffset` (a multiple of 8) of `memory`. */
   static create(memory: Mapping, byteOffset: number): Condition {
-    const { memory: m, offset } = SharedObject.place(memory, byteOffset, Condition.SIZE);
+    const { memory: m, offset } = SharedObject.place(memory, byteOffset, Condition.SIZE, 'Condition');
     const condition = new Condition(m, offset);
     nativeSync().condInit(condition.native, offset);
-    return condition;
+    return condition.placed('Condition', Condition.SIZE);
   }
 
   /** Attaches to a condition initialised at `byteOffset`. */
   static open(memory: Mapping, byteOffset: number): Condition {
-    const { memory: m, offset } = SharedObject.place(memory, byteOffset, Condition.SIZE);
+    const { memory: m, offset } = SharedObject.place(memory, byteOffset, Condition.SIZE, 'Condition');
     const condition = new Condition(m, offset);
     if (!nativeSync().condValid(condition.native, offset)) {
       throw invalidArgValue('byteOffset', byteOffset, 'does not hold an ipckit Condition (layout version 1)');
     }
-    return condition;
+    return condition.placed('Condition', Condition.SIZE);
   }
 
   #check(mutex: unknown): Mutex {
@@ -55,32 +58,52 @@ export class Condition extends SharedObject {
   waitSync(mutex: Mutex, options: { timeout?: number } = {}): Exclude<WaitResult, 'not-equal'> {
     const m = this.#check(mutex);
     const { timeout } = validateWaitOptions(validateObject<WaitOptions>(options, 'options'));
-    const code = nativeSync().condWait(this.native, this.byteOffset, m.byteOffset, timeoutMs(timeout));
-    return code === 2 ? 'timed-out' : 'ok';
+    let flags: number;
+    try {
+      flags = nativeSync().condWait(this.native, this.byteOffset, m.byteOffset, timeoutMs(timeout));
+    } catch (error) {
+      // Released, but not taken again (its bytes were overwritten, or it became unrecoverable)?
+      if (!nativeSync().mutexHeld(this.native, m.byteOffset)) mutexState.released(m);
+      throw error;
+    }
+    // Re-taking the mutex may find its holder died meanwhile: that must reach the caller, whose
+    // plain unlock() would otherwise make the mutex unrecoverable for everyone.
+    mutexState.relocked(m, (flags & OWNER_DIED) !== 0);
+    return (flags & TIMED_OUT) !== 0 ? 'timed-out' : 'ok';
   }
 
   /**
    * Releases `mutex`, waits for a notify without blocking the event loop, and re-acquires the
    * mutex before settling, also when it times out (`'timed-out'`) or is aborted (rejects with
-   * ERR_IPC_ABORTED, the mutex held again).
+   * ERR_IPC_ABORTED, the mutex held again). A signal aborted before the call rejects at once,
+   * without releasing the mutex. If re-acquiring finds that the mutex's holder died,
+   * `mutex.ownerDied` is true, as after `lock()`.
    */
   async wait(mutex: Mutex, options: WaitOptions = {}): Promise<Exclude<WaitResult, 'not-equal'>> {
     const m = this.#check(mutex);
     const { timeout, signal } = validateWaitOptions(validateObject<WaitOptions>(options, 'options'));
+    if (signal?.aborted) throw abortedError('condition wait');
     const sync = nativeSync();
     const seq = sync.condPrepare(this.native, this.byteOffset);
     let result: Exclude<WaitResult, 'not-equal'> = 'ok';
     let failure: unknown;
     try {
       m.unlock();
+    } catch (error) {
+      // Not released (not held), or released because its bytes were overwritten: either way
+      // there is nothing to wait for with it.
+      sync.condDone(this.native, this.byteOffset);
+      throw error;
+    }
+    try {
       await this.sleep(timeout, signal, (native, id, referenced) => sync.futexWaitAsync(native, id, this.byteOffset + SEQ, seq, referenced));
     } catch (error) {
-      if ((error as { code?: string }).code === 'ERR_IPC_TIMEOUT') result = 'timed-out';
+      if ((error as { code?: string }).code === ErrorCodes.TIMEOUT) result = 'timed-out';
       else failure = error;
     } finally {
       if (!this.memory.closed) sync.condDone(this.native, this.byteOffset);
     }
-    if (!this.memory.closed) await m.lock();
+    if (!this.memory.closed && !m.held) await m.lock();
     if (failure !== undefined) throw failure;
     return result;
   }

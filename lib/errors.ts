@@ -16,6 +16,13 @@ export const ErrorCodes = {
   MUTEX_NOT_OWNER: 'ERR_IPC_MUTEX_NOT_OWNER',
   /** A holder died and the mutex was unlocked without markConsistent(): it can never be locked again. */
   MUTEX_NOT_RECOVERABLE: 'ERR_IPC_MUTEX_NOT_RECOVERABLE',
+  /**
+   * A mutex's bytes were overwritten while this thread held it (or its kind no longer says it is
+   * ipckit's robust mutex): reported instead of following pointers found in shared memory.
+   */
+  MUTEX_CORRUPT: 'ERR_IPC_MUTEX_CORRUPT',
+  /** An object would overlap another one placed in the same mapping. */
+  OBJECT_OVERLAP: 'ERR_IPC_OBJECT_OVERLAP',
   /** The primitive does not exist on this operating system. */
   UNSUPPORTED_PLATFORM: 'ERR_IPC_UNSUPPORTED_PLATFORM',
 } as const;

@@ -72,7 +72,7 @@ export interface WaitAsyncOptions extends WaitOptions {
 export function wait(array: Int32Array, index: number, expected: number, options?: { timeout?: number }): WaitResult {
   const { slot, offset } = locate(array, index);
   const value = validateExpected(expected);
-  const timeout = options === undefined || options.timeout === undefined ? undefined : validateWaitOptions(validateObject<WaitOptions>(options, 'options')).timeout;
+  const timeout = options === undefined ? undefined : validateWaitOptions(validateObject<WaitOptions>(options, 'options')).timeout;
   return results[nativeSync().futexWait(slot, offset, value, timeoutMs(timeout))];
 }
 

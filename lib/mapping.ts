@@ -2,7 +2,7 @@
 // bounds and alignment checks, flush, stat and an idempotent close that detaches every view.
 import { constants as bufferConstants } from 'node:buffer';
 import type { NativeMapping } from './binding';
-import { closedError, invalidArgType, outOfRange } from './errors';
+import { closedError, invalidArgType, IpcError, outOfRange } from './errors';
 
 /** Constructors `view()` accepts. */
 export type ViewConstructor =
@@ -67,6 +67,61 @@ export function slotOf(mapping: Mapping): number {
  */
 export function slotOfClosed(mapping: Mapping): number | undefined {
   return slotOfMapping.get(mapping);
+}
+
+/** What `SharedObject.place` records of each object placed in a mapping. */
+interface Placed {
+  start: number;
+  end: number;
+  kind: string;
+}
+
+// Per mapping: the objects placed in it (sorted by start), and what to settle when it closes.
+const placedIn = new WeakMap<Mapping, Placed[]>();
+const closeHooks = new WeakMap<Mapping, Set<() => void>>();
+
+/**
+ * @internal Records an object of `kind` over [start, start + size) of `mapping`. The same kind at
+ * the same offset is the same object (opened twice, or re-created); anything else that overlaps
+ * is refused with ERR_IPC_OBJECT_OVERLAP: two objects sharing bytes corrupt each other, and a
+ * held mutex whose bytes are overwritten is reported, not survived quietly. With `record` false,
+ * only checks.
+ */
+export function placeObject(mapping: Mapping, start: number, size: number, kind: string, record = true): void {
+  let placed = placedIn.get(mapping);
+  if (placed === undefined) {
+    placed = [];
+    placedIn.set(mapping, placed);
+  }
+  const end = start + size;
+  // The first object that ends after `start`: the only candidates for an overlap begin there.
+  let lo = 0;
+  let hi = placed.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (placed[mid].end <= start) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo; i < placed.length && placed[i].start < end; i++) {
+    const other = placed[i];
+    if (other.start === start && other.end === end && other.kind === kind) return;
+    throw new IpcError(
+      'ERR_IPC_OBJECT_OVERLAP',
+      `A ${kind} at bytes ${start} to ${end} would overlap the ${other.kind} at bytes ${other.start} to ${other.end} of this mapping`,
+    );
+  }
+  if (record) placed.splice(lo, 0, { start, end, kind });
+}
+
+/** @internal Calls `hook` when `mapping` closes; returns a function that cancels it. */
+export function onMappingClose(mapping: Mapping, hook: () => void): () => void {
+  let hooks = closeHooks.get(mapping);
+  if (hooks === undefined) {
+    hooks = new Set();
+    closeHooks.set(mapping, hooks);
+  }
+  hooks.add(hook);
+  return () => hooks.delete(hook);
 }
 
 /** Base class of {@link SharedMemory} and {@link MappedFile}. */
@@ -188,6 +243,10 @@ export abstract class Mapping {
     this.#arrayBuffer = null;
     this.#buffer = null;
     native.close();
+    placedIn.delete(this);
+    const hooks = closeHooks.get(this);
+    closeHooks.delete(this);
+    for (const hook of hooks ?? []) hook();
   }
 
   [Symbol.dispose](): void {

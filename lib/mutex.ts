@@ -1,6 +1,6 @@
 import { closedError, ErrorCodes, IpcError, invalidArgValue } from './errors';
 import { nativeSync, timeoutMs } from './futex';
-import { slotOfClosed, type Mapping } from './mapping';
+import { onMappingClose, slotOfClosed, type Mapping } from './mapping';
 import { SharedObject } from './shared-object';
 import { validateObject } from './validate';
 import { timeoutError, validateWaitOptions, type WaitOptions } from './waiting';
@@ -20,6 +20,12 @@ const TIMED_OUT = 2;
 const OWNER_DIED = 3;
 const BUSY = -16;
 const NO_WAIT_OPTIONS = { timeout: undefined, signal: undefined };
+
+/** @internal How Condition tells a Mutex that the addon released or re-took it during a wait. */
+export let mutexState: {
+  released(mutex: Mutex): void;
+  relocked(mutex: Mutex, ownerDied: boolean): void;
+};
 
 /**
  * A robust, process-shared mutex in shared memory: the `ipckit_mutex_t` of
@@ -44,20 +50,20 @@ export class Mutex extends SharedObject {
 
   /** Initialises a new, unlocked mutex at `byteOffset` (a multiple of 8) of `memory`. */
   static create(memory: Mapping, byteOffset: number): Mutex {
-    const { memory: m, offset } = SharedObject.place(memory, byteOffset, Mutex.SIZE);
+    const { memory: m, offset } = SharedObject.place(memory, byteOffset, Mutex.SIZE, 'Mutex');
     const mutex = new Mutex(m, offset);
     nativeSync().mutexInit(mutex.native, offset);
-    return mutex;
+    return mutex.placed('Mutex', Mutex.SIZE);
   }
 
   /** Attaches to a mutex another process (or `create`) initialised at `byteOffset`. */
   static open(memory: Mapping, byteOffset: number): Mutex {
-    const { memory: m, offset } = SharedObject.place(memory, byteOffset, Mutex.SIZE);
+    const { memory: m, offset } = SharedObject.place(memory, byteOffset, Mutex.SIZE, 'Mutex');
     const mutex = new Mutex(m, offset);
     if (!nativeSync().mutexValid(mutex.native, offset)) {
       throw invalidArgValue('byteOffset', byteOffset, 'does not hold an ipckit Mutex (layout version 1)');
     }
-    return mutex;
+    return mutex.placed('Mutex', Mutex.SIZE);
   }
 
   /** Whether this thread holds the mutex through this handle. */
@@ -148,13 +154,24 @@ export class Mutex extends SharedObject {
   // Waits until no earlier lock() of this thread holds or waits for this mutex.
   #turn(timeout: number | undefined, signal: AbortSignal | undefined): Promise<void> {
     return new Promise((resolve, reject) => {
-      const entry = () => {
+      const drop = () => {
+        this.#queue = this.#queue.filter((e) => e !== entry);
         disarm();
+        unhook();
+      };
+      const entry = () => {
+        drop();
         resolve();
       };
       const disarm = this.waits.arm(timeout, signal, (code) => {
-        this.#queue = this.#queue.filter((e) => e !== entry);
+        drop();
         reject(new IpcError(code, code === ErrorCodes.TIMEOUT ? 'The lock timed out' : 'The lock was aborted'));
+      });
+      // Closing the memory settles a lock() queued behind another one too, not just the one
+      // sleeping in the addon.
+      const unhook = onMappingClose(this.memory, () => {
+        drop();
+        reject(closedError('shared memory'));
       });
       this.#queue.push(entry);
     });
@@ -181,11 +198,33 @@ export class Mutex extends SharedObject {
   unlock(): void {
     const native = this.memory.closed ? slotOfClosed(this.memory) : this.native;
     if (native === undefined) throw closedError('shared memory');
-    nativeSync().mutexUnlock(native, this.byteOffset);
+    try {
+      nativeSync().mutexUnlock(native, this.byteOffset);
+    } catch (error) {
+      // The addon released it all the same (its bytes had been overwritten): say so, unheld.
+      if ((error as { code?: string }).code !== ErrorCodes.MUTEX_CORRUPT) throw error;
+      this.#released();
+      throw error;
+    }
+    this.#released();
+  }
+
+  #released(): void {
     this.#held = false;
     this.#busy = false;
     this.#ownerDied = false;
     this.#next();
+  }
+
+  static {
+    mutexState = {
+      released: (mutex) => mutex.#released(),
+      relocked: (mutex, ownerDied) => {
+        mutex.#held = true;
+        mutex.#busy = true;
+        mutex.#ownerDied = ownerDied;
+      },
+    };
   }
 
   /** After `ownerDied`: declares the protected data repaired, so the mutex stays usable. */

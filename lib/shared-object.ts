@@ -2,7 +2,7 @@
 // sync.h) at an offset of a mapping, and the waiting model.
 import { invalidArgType, invalidArgValue, outOfRange } from './errors';
 import { nativeSync } from './futex';
-import { Mapping, slotOf } from './mapping';
+import { Mapping, placeObject, slotOf } from './mapping';
 import { validateInteger } from './validate';
 import { Waits } from './waiting';
 
@@ -19,7 +19,7 @@ export abstract class SharedObject {
   }
 
   /** @internal Validates where an object of `size` bytes is to live. */
-  protected static place(memory: unknown, byteOffset: unknown, size: number): { memory: Mapping; offset: number } {
+  protected static place(memory: unknown, byteOffset: unknown, size: number, kind: string): { memory: Mapping; offset: number } {
     if (!(memory instanceof Mapping)) throw invalidArgType('memory', 'a SharedMemory or MappedFile', memory);
     slotOf(memory); // ERR_IPC_CLOSED if closed
     if (memory.readOnly) {
@@ -31,7 +31,14 @@ export abstract class SharedObject {
     const offset = validateInteger(byteOffset, 'byteOffset', 0, Math.max(0, memory.size - size));
     if (memory.size < size) throw outOfRange('byteOffset', `room for ${size} bytes, but the mapping has ${memory.size}`, byteOffset);
     if (offset % alignment !== 0) throw outOfRange('byteOffset', `a multiple of ${alignment}`, byteOffset);
+    placeObject(memory, offset, size, kind, false);
     return { memory, offset };
+  }
+
+  /** @internal Records the object in its mapping, once it has been created or found there. */
+  protected placed(kind: string, size: number): this {
+    placeObject(this.#memory, this.#offset, size, kind);
+    return this;
   }
 
   /** The shared memory the object lives in. */

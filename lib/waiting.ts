@@ -40,8 +40,12 @@ export function timeoutError(what: string): IpcError {
  * Tracks one handle's pending waits: their timers follow the handle's ref state, and each wait's
  * timeout and AbortSignal become a native stop request.
  */
+// Wait numbers are unique in the whole environment, not per handle: the addon files the pending
+// waits of every object in one mapping under their numbers, so two objects numbering from 1 would
+// shadow each other's waits.
+let nextWaitId = 1;
+
 export class Waits {
-  #nextId = 1;
   #referenced = true;
   readonly #timers = new Set<NodeJS.Timeout>();
 
@@ -58,7 +62,7 @@ export class Waits {
   }
 
   nextId(): number {
-    return this.#nextId++;
+    return nextWaitId++;
   }
 
   /**
@@ -79,8 +83,12 @@ export class Waits {
       this.#timers.add(timer);
     }
     const onAbort = () => once(ErrorCodes.ABORTED);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    // An already-aborted signal fires no 'abort' event: stop as soon as the caller has finished
+    // setting the wait up.
+    if (signal?.aborted) queueMicrotask(onAbort);
+    else signal?.addEventListener('abort', onAbort, { once: true });
     return () => {
+      stopped = true;
       if (timer !== undefined) {
         clearTimeout(timer);
         this.#timers.delete(timer);

@@ -168,6 +168,9 @@ Napi::Value MappingHandle::Close(const Napi::CallbackInfo& info) {
     arrayBuffer_.Reset();
   }
   registry_->Remove(this);
+  // The descriptor goes now; only the view has to outlive close() for the waits and held
+  // mutexes below.
+  if (mapped_) mapped_->CloseObject();
   // Waits on this memory end with ERR_IPC_CLOSED; the last one to settle, or the last unlock of
   // a mutex held here, unmaps.
   for (auto& [id, op] : dependents_) waiters_->Stop(op, "ERR_IPC_CLOSED");

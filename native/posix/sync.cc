@@ -10,8 +10,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cstdint>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "common/errors.h"
 #include "common/addon.h"
@@ -49,6 +52,141 @@ long long TimeoutMs(const Napi::CallbackInfo& info, size_t i) {
 }
 
 Napi::Error ErrnoError(Napi::Env env, int code, const char* call) { return SystemError(env, OsError{code, call, std::string()}); }
+
+// ---- Held robust mutexes ----
+//
+// glibc links every robust mutex a thread holds into that thread's robust list, and the links
+// live inside the mutexes: in shared memory that every process with write access can overwrite.
+// glibc's own unlock follows the links it finds there (it writes through them to unlink the
+// mutex), so a peer that scribbles over a held mutex could make this process write wherever it
+// chose. ipckit therefore never lets glibc unlock a robust mutex: this thread remembers what it
+// holds, in glibc's order, and unlinks a mutex by hand, writing only to addresses it knows (its
+// own robust-list head and the other mutexes it holds, all in memory kept mapped while held).
+// The links found in shared memory are compared with the expected ones only to report
+// tampering; they are never followed. glibc's lock (which links the mutex in, reading nothing
+// but the lock word and kind) is used as is, so C and Python peers see the usual protocol.
+// This assumes ipckit is the only user of robust mutexes on JavaScript threads.
+
+using MutexList = __pthread_list_t;
+
+// glibc's robust-list entries point at a mutex's __list.__next, not at the mutex.
+void* EntryOf(ipckit_mutex_t* m) { return &m->u.mutex.__data.__list.__next; }
+
+struct robust_list_head* RobustHead() {
+  thread_local struct robust_list_head* head = nullptr;
+  if (head == nullptr) {
+    size_t length = 0;
+    if (syscall(SYS_get_robust_list, 0, &head, &length) != 0) head = nullptr;
+  }
+  return head;
+}
+
+pid_t ThreadId() {
+  thread_local pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
+  return tid;
+}
+
+// The __kind glibc stores for ipckit's mutexes (process-shared, robust, error-checking), read off
+// a scratch mutex once rather than spelled from glibc's private constants.
+int ExpectedKind() {
+  static const int kind = [] {
+    ipckit_mutex_t scratch;
+    std::memset(&scratch, 0, sizeof scratch);
+    return ipckit_mutex_init(&scratch) == 0 ? scratch.u.mutex.__data.__kind : -1;
+  }();
+  return kind;
+}
+
+// glibc's markers in __owner (nptl's PTHREAD_MUTEX_INCONSISTENT and _NOTRECOVERABLE).
+constexpr int kOwnerInconsistent = INT_MAX;
+constexpr int kOwnerNotRecoverable = INT_MAX - 1;
+
+class HeldMutexes {
+ public:
+  bool Holds(const ipckit_mutex_t* m) const { return Find(m) >= 0; }
+  size_t Count() const { return held_.size(); }
+
+  // Right after glibc acquired `m` on this thread (it is now the head of the robust list).
+  void Acquired(ipckit_mutex_t* m) { held_.push_back(m); }
+
+  // Unlinks `m` (held by this thread) from the robust list and, if its lock word still names
+  // this thread, releases it as glibc's unlock would. Returns false if the mutex's bytes were
+  // not what this thread left there (links, kind or owner overwritten).
+  bool Release(ipckit_mutex_t* m) {
+    int index = Find(m);
+    struct robust_list_head* head = RobustHead();
+    void* entry = EntryOf(m);
+    void* newer = index + 1 < static_cast<int>(held_.size()) ? EntryOf(held_[index + 1]) : head;
+    void* older = index > 0 ? EntryOf(held_[index - 1]) : head;
+    pthread_mutex_t& mutex = m->u.mutex;
+    uint32_t* word = reinterpret_cast<uint32_t*>(&mutex.__data.__lock);
+    uint32_t observed = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+    bool ours = (observed & FUTEX_TID_MASK) == static_cast<uint32_t>(ThreadId());
+    bool intact = ours && static_cast<void*>(mutex.__data.__list.__next) == older &&
+                  static_cast<void*>(mutex.__data.__list.__prev) == newer && mutex.__data.__kind == ExpectedKind();
+
+    // Tell the kernel which mutex is being taken off the list, in case this thread dies midway.
+    if (head != nullptr) head->list_op_pending = static_cast<struct robust_list*>(entry);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    // The forward link (the one the kernel walks) first, then the backward one.
+    if (head != nullptr) {
+      if (newer == head) {
+        head->list.next = static_cast<struct robust_list*>(older);
+      } else {
+        reinterpret_cast<MutexList*>(static_cast<char*>(newer) - offsetof(MutexList, __next))->__next = static_cast<MutexList*>(older);
+      }
+      if (older != head) {
+        reinterpret_cast<MutexList*>(static_cast<char*>(older) - offsetof(MutexList, __next))->__prev = static_cast<MutexList*>(newer);
+      }
+    }
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    mutex.__data.__list.__prev = nullptr;
+    mutex.__data.__list.__next = nullptr;
+    held_.erase(held_.begin() + index);
+    if (ours) {
+      // glibc's robust unlock: an owner that died and was never made consistent leaves the mutex
+      // unrecoverable; then the word goes to 0 and one sleeper is woken.
+      int owner = mutex.__data.__owner;
+      mutex.__data.__owner = owner == kOwnerInconsistent ? kOwnerNotRecoverable : 0;
+      mutex.__data.__nusers--;
+      uint32_t before = __atomic_exchange_n(word, 0u, __ATOMIC_RELEASE);
+      if ((before & FUTEX_WAITERS) != 0) ipckit_wake(word, 1);
+    }
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (head != nullptr) head->list_op_pending = nullptr;
+    return intact;
+  }
+
+ private:
+  int Find(const ipckit_mutex_t* m) const {
+    for (size_t i = held_.size(); i-- > 0;) {
+      if (held_[i] == m) return static_cast<int>(i);
+    }
+    return -1;
+  }
+
+  // Oldest first: glibc's robust list runs from the newest (the head) to the oldest.
+  std::vector<ipckit_mutex_t*> held_;
+};
+
+thread_local HeldMutexes tHeld;
+
+[[noreturn]] void ThrowCorrupt(Napi::Env env) {
+  Throw(LibraryError(env, ErrorKind::kError, "ERR_IPC_MUTEX_CORRUPT",
+                     "the mutex's bytes were overwritten while this thread held it (by this process or a peer with write "
+                     "access): it was taken off this thread's robust list without following any pointer stored in it, and "
+                     "released if its lock word still named this thread; the data it protects may be inconsistent"));
+}
+
+// Unlocks a mutex this thread holds through ipckit, or throws ERR_IPC_MUTEX_NOT_OWNER.
+void UnlockHeld(Napi::Env env, MappingHandle* mapping, ipckit_mutex_t* m) {
+  if (!tHeld.Holds(m)) {
+    Throw(LibraryError(env, ErrorKind::kError, "ERR_IPC_MUTEX_NOT_OWNER", "this thread does not hold the mutex"));
+  }
+  bool intact = tHeld.Release(m);
+  mapping->LockReleased();
+  if (!intact) ThrowCorrupt(env);
+}
 
 // A wait on mapped memory: pins the mapping's JS object and registers with it, so close() stops
 // the wait and unmaps only after it has settled.
@@ -136,6 +274,11 @@ class MutexSleepOp final : public MemoryOp {
 };
 
 void SubmitMemoryOp(Napi::Env env, MappingHandle* mapping, double opId, std::unique_ptr<MemoryOp> op, bool referenced) {
+  // Pending waits are known by number to the mapping (for close()) and to lib/ (for stop and
+  // ref): a number in use twice would let one wait shadow another, which then never settles.
+  if (mapping->FindDependent(opId) != nullptr) {
+    Throw(LibraryError(env, ErrorKind::kError, "ERR_INVALID_STATE", "wait number " + std::to_string(opId) + " is already pending on this mapping"));
+  }
   mapping->AddDependent(opId, op.get());
   mapping->waiters()->Submit(std::move(op), referenced);
 }
@@ -144,6 +287,18 @@ ipckit_mutex_t* MutexAt(const Napi::CallbackInfo& info, bool mustBeValid = true,
   auto* mutex = reinterpret_cast<ipckit_mutex_t*>(At(info.Env(), MappingArg(info), Offset(info, 1), sizeof(ipckit_mutex_t), 8, whileLocked));
   if (mustBeValid && !ipckit_mutex_valid(mutex)) {
     Throw(LibraryError(info.Env(), ErrorKind::kTypeError, "ERR_INVALID_ARG_VALUE", "there is no ipckit Mutex (layout version 1) at this offset"));
+  }
+  return mutex;
+}
+
+// A mutex about to be locked: glibc picks its locking protocol from __kind, so a kind that is
+// not ipckit's (bytes overwritten) is refused rather than locked some other way.
+ipckit_mutex_t* LockableMutexAt(const Napi::CallbackInfo& info) {
+  ipckit_mutex_t* mutex = MutexAt(info);
+  if (mutex->u.mutex.__data.__kind != ExpectedKind()) {
+    Throw(LibraryError(info.Env(), ErrorKind::kError, "ERR_IPC_MUTEX_CORRUPT",
+                       "the mutex's bytes were overwritten (its kind is not a robust, process-shared, error-checking mutex): "
+                       "re-create it once no process uses it"));
   }
   return mutex;
 }
@@ -259,7 +414,12 @@ Napi::Value WaitRef(const Napi::CallbackInfo& info) {
 
 // mutexInit(mapping, offset) / mutexValid(mapping, offset): boolean
 Napi::Value MutexInit(const Napi::CallbackInfo& info) {
-  int rc = ipckit_mutex_init(MutexAt(info, false));
+  ipckit_mutex_t* mutex = MutexAt(info, false);
+  // Re-initialising a mutex this thread holds would cut it out of the robust list unseen.
+  if (tHeld.Holds(mutex)) {
+    Throw(LibraryError(info.Env(), ErrorKind::kError, "ERR_IPC_MUTEX_HELD", "this thread holds the mutex at this offset: unlock it before re-creating it"));
+  }
+  int rc = ipckit_mutex_init(mutex);
   if (rc != 0) Throw(ErrnoError(info.Env(), rc, "pthread_mutex_init"));
   return info.Env().Undefined();
 }
@@ -270,20 +430,26 @@ Napi::Value MutexValid(const Napi::CallbackInfo& info) {
 
 // mutexTryLock(mapping, offset): 0 acquired, 3 acquired (owner died), -16 busy
 Napi::Value MutexTryLock(const Napi::CallbackInfo& info) {
-  int rc = ipckit_mutex_trylock(MutexAt(info));
+  ipckit_mutex_t* mutex = LockableMutexAt(info);
+  int rc = ipckit_mutex_trylock(mutex);
   // EDEADLK: this thread holds it through another handle; to this one it is just busy.
   if (rc == -EBUSY || rc == -EDEADLK) return Napi::Number::New(info.Env(), -EBUSY);
-  Napi::Value result = LockResult(info.Env(), rc, "pthread_mutex_trylock");
-  MappingArg(info)->LockAcquired();
-  return result;
+  if (rc == IPCKIT_OK || rc == IPCKIT_OWNER_DIED) {
+    tHeld.Acquired(mutex);
+    MappingArg(info)->LockAcquired();
+  }
+  return LockResult(info.Env(), rc, "pthread_mutex_trylock");
 }
 
 // mutexLock(mapping, offset, timeoutMs): 0, 2 timed out, 3 owner died
 Napi::Value MutexLock(const Napi::CallbackInfo& info) {
-  int rc = ipckit_mutex_lock(MutexAt(info), TimeoutMs(info, 2));
-  Napi::Value result = LockResult(info.Env(), rc, "pthread_mutex_lock");
-  if (rc == IPCKIT_OK || rc == IPCKIT_OWNER_DIED) MappingArg(info)->LockAcquired();
-  return result;
+  ipckit_mutex_t* mutex = LockableMutexAt(info);
+  int rc = ipckit_mutex_lock(mutex, TimeoutMs(info, 2));
+  if (rc == IPCKIT_OK || rc == IPCKIT_OWNER_DIED) {
+    tHeld.Acquired(mutex);
+    MappingArg(info)->LockAcquired();
+  }
+  return LockResult(info.Env(), rc, "pthread_mutex_lock");
 }
 
 // After an asynchronous acquisition: the wake-up that sent us here may have been the only one an
@@ -294,14 +460,18 @@ Napi::Value MutexMarkWaiters(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// mutexUnlock(mapping, offset). Throws ERR_IPC_MUTEX_CORRUPT after releasing a mutex whose bytes
+// were overwritten while held.
 Napi::Value MutexUnlock(const Napi::CallbackInfo& info) {
-  int rc = ipckit_mutex_unlock(MutexAt(info, true, true));
-  if (rc == -EPERM) {
-    Throw(LibraryError(info.Env(), ErrorKind::kError, "ERR_IPC_MUTEX_NOT_OWNER", "this thread does not hold the mutex"));
-  }
-  if (rc != 0) Throw(ErrnoError(info.Env(), -rc, "pthread_mutex_unlock"));
-  MappingArg(info)->LockReleased();
+  MappingHandle* mapping = MappingArg(info);
+  ipckit_mutex_t* mutex = MutexAt(info, false, true);
+  UnlockHeld(info.Env(), mapping, mutex);
   return info.Env().Undefined();
+}
+
+// mutexHeld(mapping, offset): whether this thread holds it (through any handle of this address)
+Napi::Value MutexHeld(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), tHeld.Holds(MutexAt(info, false, true)));
 }
 
 Napi::Value MutexConsistent(const Napi::CallbackInfo& info) {
@@ -325,15 +495,34 @@ Napi::Value CondValid(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), ipckit_cond_valid(cond) != 0);
 }
 
-// condWait(mapping, condOffset, mutexOffset, timeoutMs): 0, 2 timed out, 3 owner died (relocked)
+// condWait(mapping, condOffset, mutexOffset, timeoutMs): flags, 1 timed out | 2 the mutex's holder
+// died (relocked, inconsistent). The mutex is held again on return, except when relocking threw.
 Napi::Value CondWait(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  MappingHandle* mapping = MappingArg(info);
   ipckit_cond_t* cond = CondAt(info, 1);
-  auto* mutex = reinterpret_cast<ipckit_mutex_t*>(At(info.Env(), MappingArg(info), Offset(info, 2), sizeof(ipckit_mutex_t), 8));
-  int rc = ipckit_cond_wait(cond, mutex, TimeoutMs(info, 3));
-  if (rc == -EPERM) {
-    Throw(LibraryError(info.Env(), ErrorKind::kError, "ERR_IPC_MUTEX_NOT_OWNER", "wait() needs the mutex held by this thread"));
+  auto* mutex = reinterpret_cast<ipckit_mutex_t*>(At(env, mapping, Offset(info, 2), sizeof(ipckit_mutex_t), 8));
+  if (!tHeld.Holds(mutex)) {
+    Throw(LibraryError(env, ErrorKind::kError, "ERR_IPC_MUTEX_NOT_OWNER", "wait() needs the mutex held by this thread"));
   }
-  return LockResult(info.Env(), rc, "pthread_mutex_lock");
+  uint32_t seq = __atomic_load_n(&cond->seq, __ATOMIC_ACQUIRE);
+  __atomic_add_fetch(&cond->waiters, 1, __ATOMIC_ACQ_REL);
+  bool intact = tHeld.Release(mutex);
+  mapping->LockReleased();
+  if (!intact) {
+    __atomic_sub_fetch(&cond->waiters, 1, __ATOMIC_ACQ_REL);
+    ThrowCorrupt(env);
+  }
+  int waited = ipckit_wait(&cond->seq, seq, TimeoutMs(info, 3));
+  __atomic_sub_fetch(&cond->waiters, 1, __ATOMIC_ACQ_REL);
+  if (mutex->u.mutex.__data.__kind != ExpectedKind()) ThrowCorrupt(env);
+  int relocked = ipckit_mutex_lock(mutex, -1);
+  if (relocked == IPCKIT_OK || relocked == IPCKIT_OWNER_DIED) {
+    tHeld.Acquired(mutex);
+    mapping->LockAcquired();
+  }
+  LockResult(env, relocked, "pthread_mutex_lock");
+  return Napi::Number::New(env, (waited == IPCKIT_TIMED_OUT ? 1 : 0) | (relocked == IPCKIT_OWNER_DIED ? 2 : 0));
 }
 
 // condPrepare(mapping, offset): the sequence to wait on, counting this waiter in.
@@ -407,6 +596,7 @@ void InitSync(Napi::Env env, Napi::Object exports) {
   sync.Set("mutexMarkWaiters", Napi::Function::New<MutexMarkWaiters>(env, "mutexMarkWaiters"));
   sync.Set("mutexUnlock", Napi::Function::New<MutexUnlock>(env, "mutexUnlock"));
   sync.Set("mutexConsistent", Napi::Function::New<MutexConsistent>(env, "mutexConsistent"));
+  sync.Set("mutexHeld", Napi::Function::New<MutexHeld>(env, "mutexHeld"));
   sync.Set("condInit", Napi::Function::New<CondInit>(env, "condInit"));
   sync.Set("condValid", Napi::Function::New<CondValid>(env, "condValid"));
   sync.Set("condWait", Napi::Function::New<CondWait>(env, "condWait"));
