@@ -1,4 +1,4 @@
-import { ErrorCodes, invalidArgValue } from './errors';
+import { CONSTRUCT, invalidArgValue, ErrorCodes } from './errors';
 import { nativeSync, timeoutMs } from './futex';
 import type { Mapping } from './mapping';
 import { SharedObject } from './shared-object';
@@ -15,8 +15,8 @@ const TIMED_OUT = 2;
  * round. A wait that times out or is aborted takes its arrival back, so the barrier stays usable.
  */
 export class Barrier extends SharedObject {
-  private constructor(memory: Mapping, byteOffset: number) {
-    super(memory, byteOffset);
+  private constructor(token: symbol, memory: Mapping, byteOffset: number) {
+    super(token, memory, byteOffset);
   }
 
   /** The object's size in bytes (32). */
@@ -28,7 +28,7 @@ export class Barrier extends SharedObject {
   static create(memory: Mapping, byteOffset: number, parties: number): Barrier {
     const n = validateInteger(parties, 'parties', 1, 65535);
     const { memory: m, offset } = SharedObject.place(memory, byteOffset, Barrier.SIZE, 'Barrier');
-    const barrier = new Barrier(m, offset);
+    const barrier = new Barrier(CONSTRUCT, m, offset);
     nativeSync().barrierInit(barrier.native, offset, n);
     return barrier.placed('Barrier', Barrier.SIZE);
   }
@@ -36,7 +36,7 @@ export class Barrier extends SharedObject {
   /** Attaches to a barrier initialised at `byteOffset`. */
   static open(memory: Mapping, byteOffset: number): Barrier {
     const { memory: m, offset } = SharedObject.place(memory, byteOffset, Barrier.SIZE, 'Barrier');
-    const barrier = new Barrier(m, offset);
+    const barrier = new Barrier(CONSTRUCT, m, offset);
     if (nativeSync().barrierParties(barrier.native, offset) === 0) {
       throw invalidArgValue('byteOffset', byteOffset, 'does not hold an ipckit Barrier (layout version 1)');
     }

@@ -1,4 +1,4 @@
-import { ErrorCodes, invalidArgType, invalidArgValue, IpcError } from './errors';
+import { CONSTRUCT, invalidArgType, invalidArgValue, IpcError, ErrorCodes } from './errors';
 import { nativeSync, timeoutMs, type WaitResult } from './futex';
 import type { Mapping } from './mapping';
 import { Mutex, mutexState } from './mutex';
@@ -17,8 +17,8 @@ const OWNER_DIED = 2;
  * spurious: wait in a loop that re-checks the condition.
  */
 export class Condition extends SharedObject {
-  private constructor(memory: Mapping, byteOffset: number) {
-    super(memory, byteOffset);
+  private constructor(token: symbol, memory: Mapping, byteOffset: number) {
+    super(token, memory, byteOffset);
   }
 
   /** The object's size in bytes (32). */
@@ -29,7 +29,7 @@ export class Condition extends SharedObject {
   /** Initialises a new condition at `byteOffset` (a multiple of 8) of `memory`. */
   static create(memory: Mapping, byteOffset: number): Condition {
     const { memory: m, offset } = SharedObject.place(memory, byteOffset, Condition.SIZE, 'Condition');
-    const condition = new Condition(m, offset);
+    const condition = new Condition(CONSTRUCT, m, offset);
     nativeSync().condInit(condition.native, offset);
     return condition.placed('Condition', Condition.SIZE);
   }
@@ -37,7 +37,7 @@ export class Condition extends SharedObject {
   /** Attaches to a condition initialised at `byteOffset`. */
   static open(memory: Mapping, byteOffset: number): Condition {
     const { memory: m, offset } = SharedObject.place(memory, byteOffset, Condition.SIZE, 'Condition');
-    const condition = new Condition(m, offset);
+    const condition = new Condition(CONSTRUCT, m, offset);
     if (!nativeSync().condValid(condition.native, offset)) {
       throw invalidArgValue('byteOffset', byteOffset, 'does not hold an ipckit Condition (layout version 1)');
     }

@@ -75,6 +75,17 @@ function coded<E extends Error>(error: E, code: string): ErrorWithCode<E> {
   return Object.assign(error, { code });
 }
 
+/**
+ * @internal Passed by ipckit's own factories to its classes' constructors: a class constructed
+ * from outside (`new SharedMemory({})`) would own nothing and fail in every method.
+ */
+export const CONSTRUCT: unique symbol = Symbol('ipckit construct');
+
+/** @internal As Node's own classes do: `new` on a class made only by its factories. */
+export function illegalConstructor(): ErrorWithCode<TypeError> {
+  return coded(new TypeError('Illegal constructor: use the static create()/open() functions'), 'ERR_ILLEGAL_CONSTRUCTOR');
+}
+
 export function closedError(what: string): IpcError {
   return new IpcError(ErrorCodes.CLOSED, `The ${what} is closed`);
 }

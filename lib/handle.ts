@@ -1,7 +1,7 @@
 // The base of every handle whose operations can wait (message queues, semaphores): the closed
 // state, ref()/unref() for its pending waits and their timers, and an idempotent close(), which
 // the addon turns into ERR_IPC_CLOSED for every wait still pending.
-import { closedError } from './errors';
+import { closedError, CONSTRUCT, illegalConstructor } from './errors';
 import { Waits } from './waiting';
 
 /** What the addon's waiting handles all offer. */
@@ -18,7 +18,8 @@ export abstract class WaitingHandle {
   readonly #what: string;
   #closed = false;
 
-  protected constructor(handle: NativeWaitingHandle, what: string) {
+  protected constructor(token: symbol, handle: NativeWaitingHandle, what: string) {
+    if (token !== CONSTRUCT) throw illegalConstructor();
     this.#handle = handle;
     this.#what = what;
   }

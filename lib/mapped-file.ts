@@ -1,6 +1,6 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { binding } from './binding';
-import { unsupportedPlatform } from './errors';
+import { CONSTRUCT, unsupportedPlatform } from './errors';
 import { Mapping } from './mapping';
 import { validateBoolean, validateInteger, validateMode, validateObject, validateString } from './validate';
 import { invalidArgValue } from './errors';
@@ -29,8 +29,8 @@ export interface MappedFileOptions {
 export class MappedFile extends Mapping {
   readonly #path: string;
 
-  private constructor(native: ReturnType<NonNullable<typeof binding.openFile>>, path: string) {
-    super(native, `mapped file '${path}'`);
+  private constructor(token: symbol, native: ReturnType<NonNullable<typeof binding.openFile>>, path: string) {
+    super(token, native, `mapped file '${path}'`);
     this.#path = path;
   }
 
@@ -47,7 +47,7 @@ export class MappedFile extends Mapping {
     if (create && readOnly) throw invalidArgValue('options.create', create, 'cannot be combined with readOnly');
     const { openFile } = binding;
     if (openFile === undefined) throw unsupportedPlatform('MappedFile');
-    return new MappedFile(openFile(path, readOnly, size, create, mode, reserve), path);
+    return new MappedFile(CONSTRUCT, openFile(path, readOnly, size, create, mode, reserve), path);
   }
 
   /** The path the file was opened by. */

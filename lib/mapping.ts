@@ -2,7 +2,7 @@
 // bounds and alignment checks, flush, stat and an idempotent close that detaches every view.
 import { constants as bufferConstants } from 'node:buffer';
 import type { NativeMapping } from './binding';
-import { closedError, invalidArgType, IpcError, outOfRange } from './errors';
+import { closedError, CONSTRUCT, illegalConstructor, invalidArgType, IpcError, outOfRange } from './errors';
 
 /** Constructors `view()` accepts. */
 export type ViewConstructor =
@@ -132,7 +132,8 @@ export abstract class Mapping {
   readonly #size: number;
   readonly #what: string;
 
-  protected constructor(native: NativeMapping, what: string) {
+  protected constructor(token: symbol, native: NativeMapping, what: string) {
+    if (token !== CONSTRUCT) throw illegalConstructor();
     if (native.size > bufferConstants.MAX_LENGTH) {
       // Node exposes external memory through at most MAX_LENGTH bytes (4 GiB on Node 20).
       native.close();

@@ -1,7 +1,7 @@
 // What both kinds of message queue share: ordered sends with a non-waiting fast path, receives
 // that try first and wait only when the queue is empty, timeouts, aborts, close, ref/unref and
 // async iteration. The kind-specific classes supply the native calls.
-import { closedError, ErrorCodes, IpcError, invalidArgType } from './errors';
+import { closedError, invalidArgType, invalidArgValue, IpcError, ErrorCodes } from './errors';
 import { validateInteger } from './validate';
 import { WaitingHandle, type NativeWaitingHandle } from './handle';
 import { abortedError, timeoutError, validateWaitOptions, type WaitOptions } from './waiting';
@@ -74,11 +74,41 @@ export class ReceiveArea {
   }
 }
 
+// A detached ArrayBuffer (transferred, or the memory of a closed SharedMemory or MappedFile)
+// reads as empty; Node 20 has no ArrayBuffer.prototype.detached, but constructing a view over
+// one throws.
+function isDetached(buffer: ArrayBufferLike): boolean {
+  if (buffer.byteLength !== 0 || !(buffer instanceof ArrayBuffer)) return false;
+  try {
+    new Uint8Array(buffer);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+function detachedData(): TypeError {
+  return invalidArgValue('data', 'detached', 'is detached: its memory was closed (SharedMemory, MappedFile) or transferred, so there are no bytes to send');
+}
+
+/**
+ * The bytes of a message. Data over detached memory is refused (ERR_INVALID_ARG_VALUE) rather
+ * than sent as an empty message: an empty message is something a caller sends on purpose.
+ */
 export function toBytes(data: unknown): Uint8Array {
-  if (data instanceof Uint8Array) return data;
+  if (data instanceof Uint8Array) {
+    if (data.byteLength === 0 && isDetached(data.buffer)) throw detachedData();
+    return data;
+  }
   if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) {
+    if (isDetached(data.buffer)) throw detachedData();
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  }
+  if (data instanceof ArrayBuffer) {
+    if (isDetached(data)) throw detachedData();
+    return new Uint8Array(data);
+  }
   throw invalidArgType('data', 'a string, Buffer, TypedArray, DataView or ArrayBuffer', data);
 }
 
@@ -108,8 +138,8 @@ export abstract class MessageQueueBase<M> extends WaitingHandle implements Async
   #receiving = 0;
   readonly #what: string;
 
-  protected constructor(handle: NativeWaitingHandle, what: string) {
-    super(handle, what);
+  protected constructor(token: symbol, handle: NativeWaitingHandle, what: string) {
+    super(token, handle, what);
     this.#what = what;
   }
 

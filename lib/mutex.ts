@@ -1,4 +1,4 @@
-import { closedError, ErrorCodes, IpcError, invalidArgValue } from './errors';
+import { closedError, CONSTRUCT, invalidArgValue, IpcError, ErrorCodes } from './errors';
 import { nativeSync, timeoutMs } from './futex';
 import { onMappingClose, slotOfClosed, type Mapping } from './mapping';
 import { SharedObject } from './shared-object';
@@ -39,8 +39,8 @@ export class Mutex extends SharedObject {
   #ownerDied = false;
   #queue: (() => void)[] = [];
 
-  private constructor(memory: Mapping, byteOffset: number) {
-    super(memory, byteOffset);
+  private constructor(token: symbol, memory: Mapping, byteOffset: number) {
+    super(token, memory, byteOffset);
   }
 
   /** The object's size in bytes (64). */
@@ -51,7 +51,7 @@ export class Mutex extends SharedObject {
   /** Initialises a new, unlocked mutex at `byteOffset` (a multiple of 8) of `memory`. */
   static create(memory: Mapping, byteOffset: number): Mutex {
     const { memory: m, offset } = SharedObject.place(memory, byteOffset, Mutex.SIZE, 'Mutex');
-    const mutex = new Mutex(m, offset);
+    const mutex = new Mutex(CONSTRUCT, m, offset);
     nativeSync().mutexInit(mutex.native, offset);
     return mutex.placed('Mutex', Mutex.SIZE);
   }
@@ -59,7 +59,7 @@ export class Mutex extends SharedObject {
   /** Attaches to a mutex another process (or `create`) initialised at `byteOffset`. */
   static open(memory: Mapping, byteOffset: number): Mutex {
     const { memory: m, offset } = SharedObject.place(memory, byteOffset, Mutex.SIZE, 'Mutex');
-    const mutex = new Mutex(m, offset);
+    const mutex = new Mutex(CONSTRUCT, m, offset);
     if (!nativeSync().mutexValid(mutex.native, offset)) {
       throw invalidArgValue('byteOffset', byteOffset, 'does not hold an ipckit Mutex (layout version 1)');
     }

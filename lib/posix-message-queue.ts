@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { binding, QueueFlags, type NativePosixQueue } from './binding';
-import { unsupportedPlatform, type SystemError } from './errors';
+import { CONSTRUCT, type SystemError, unsupportedPlatform } from './errors';
 import { MessageQueueBase, ReceiveArea, toBytes, type MessageData, type ReceiveWaitOptions, type SendBackend } from './message-queue';
 import { posixName } from './names';
 import { validateInteger, validateMode, validateObject } from './validate';
@@ -115,8 +115,8 @@ export class PosixMessageQueue extends MessageQueueBase<PosixMessage> {
   readonly #area = new ReceiveArea();
   readonly #messageSize: number;
 
-  private constructor(handle: NativePosixQueue, name: string) {
-    super(handle, `POSIX message queue '${name}'`);
+  private constructor(token: symbol, handle: NativePosixQueue, name: string) {
+    super(token, handle, `POSIX message queue '${name}'`);
     this.#native = handle;
     this.#messageSize = handle.messageSize;
     this.#name = name;
@@ -136,7 +136,7 @@ export class PosixMessageQueue extends MessageQueueBase<PosixMessage> {
     const { open } = native();
     const limits = posixQueueLimits();
     try {
-      return new PosixMessageQueue(open(normalized, flags, mode, maxMessages, messageSize, limits.msgDefault, limits.msgsizeDefault), normalized);
+      return new PosixMessageQueue(CONSTRUCT, open(normalized, flags, mode, maxMessages, messageSize, limits.msgDefault, limits.msgsizeDefault), normalized);
     } catch (error) {
       if (flags & QueueFlags.CREATE) explainLimit(error as SystemError, maxMessages || limits.msgDefault, messageSize || limits.msgsizeDefault);
       throw error;

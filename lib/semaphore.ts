@@ -1,6 +1,6 @@
 import { WaitingHandle } from './handle';
 import { binding, SemaphoreFlags, type NativeSemaphore } from './binding';
-import { invalidArgValue, unsupportedPlatform } from './errors';
+import { CONSTRUCT, invalidArgValue, unsupportedPlatform } from './errors';
 import { posixName } from './names';
 import { validateInteger, validateMode, validateObject } from './validate';
 import { abortedError, timeoutError, validateWaitOptions, type WaitOptions } from './waiting';
@@ -53,8 +53,8 @@ export class Semaphore extends WaitingHandle {
   readonly #name: string;
   #waiting = 0;
 
-  private constructor(handle: NativeSemaphore, name: string) {
-    super(handle, `semaphore '${name}'`);
+  private constructor(token: symbol, handle: NativeSemaphore, name: string) {
+    super(token, handle, `semaphore '${name}'`);
     this.#native = handle;
     this.#name = name;
   }
@@ -62,7 +62,7 @@ export class Semaphore extends WaitingHandle {
   static #open(name: unknown, flags: number, options: SemaphoreCreateOptions | undefined): Semaphore {
     const normalized = semaphoreName(name);
     const { initial, mode } = flags & SemaphoreFlags.CREATE ? createOptions(options) : { initial: 0, mode: 0 };
-    return new Semaphore(native().open(normalized, flags, mode, initial), normalized);
+    return new Semaphore(CONSTRUCT, native().open(normalized, flags, mode, initial), normalized);
   }
 
   /** Creates a semaphore, exclusively: `EEXIST` if the name exists. */

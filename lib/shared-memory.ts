@@ -1,6 +1,6 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { binding, ShmFlags, type NativeMapping } from './binding';
-import { unsupportedPlatform } from './errors';
+import { CONSTRUCT, unsupportedPlatform } from './errors';
 import { Mapping } from './mapping';
 import { posixName } from './names';
 import { validateBoolean, validateInteger, validateMode, validateObject } from './validate';
@@ -49,8 +49,8 @@ function createFlags(options: SharedMemoryCreateOptions | undefined): { size: nu
 export class SharedMemory extends Mapping {
   readonly #name: string;
 
-  private constructor(native: NativeMapping, name: string) {
-    super(native, `shared memory object '${name}'`);
+  private constructor(token: symbol, native: NativeMapping, name: string) {
+    super(token, native, `shared memory object '${name}'`);
     this.#name = name;
   }
 
@@ -59,7 +59,7 @@ export class SharedMemory extends Mapping {
     const normalized = posixName(name);
     const { size, mode, flags } = createFlags(options);
     const native = nativeShm().openSharedMemory(normalized, flags | ShmFlags.EXCLUSIVE, mode, size);
-    return new SharedMemory(native, normalized);
+    return new SharedMemory(CONSTRUCT, native, normalized);
   }
 
   /** Opens an existing object; its size comes from the OS. Fails with `ENOENT` if it is missing. */
@@ -68,7 +68,7 @@ export class SharedMemory extends Mapping {
     const opts = validateObject<SharedMemoryOpenOptions>(options, 'options');
     const readOnly = validateBoolean(opts.readOnly, 'options.readOnly', false);
     const native = nativeShm().openSharedMemory(normalized, readOnly ? ShmFlags.READ_ONLY : 0, 0, 0);
-    return new SharedMemory(native, normalized);
+    return new SharedMemory(CONSTRUCT, native, normalized);
   }
 
   /**
@@ -79,7 +79,7 @@ export class SharedMemory extends Mapping {
     const normalized = posixName(name);
     const { size, mode, flags } = createFlags(options);
     const native = nativeShm().openSharedMemory(normalized, flags, mode, size);
-    return new SharedMemory(native, normalized);
+    return new SharedMemory(CONSTRUCT, native, normalized);
   }
 
   /** Removes the name (`shm_unlink`); mappings that are open stay valid until closed. */

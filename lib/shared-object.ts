@@ -1,6 +1,6 @@
 // What Mutex, Condition and Barrier share: an object of a fixed layout (native/include/ipckit/
 // sync.h) at an offset of a mapping, and the waiting model.
-import { invalidArgType, invalidArgValue, outOfRange } from './errors';
+import { CONSTRUCT, illegalConstructor, invalidArgType, invalidArgValue, outOfRange } from './errors';
 import { nativeSync } from './futex';
 import { Mapping, placeObject, slotOf } from './mapping';
 import { validateInteger } from './validate';
@@ -13,7 +13,8 @@ export abstract class SharedObject {
   protected readonly waits = new Waits();
   readonly #pending = new Set<number>();
 
-  protected constructor(memory: Mapping, byteOffset: number) {
+  protected constructor(token: symbol, memory: Mapping, byteOffset: number) {
+    if (token !== CONSTRUCT) throw illegalConstructor();
     this.#memory = memory;
     this.#offset = byteOffset;
   }

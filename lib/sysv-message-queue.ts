@@ -1,5 +1,5 @@
 import { binding, QueueFlags, type NativeSysVQueue } from './binding';
-import { unsupportedPlatform } from './errors';
+import { CONSTRUCT, unsupportedPlatform } from './errors';
 import { MessageQueueBase, ReceiveArea, toBytes, type MessageData, type ReceiveWaitOptions, type SendBackend } from './message-queue';
 import { keyLabel, validateKey } from './sysv-key';
 import { validateBoolean, validateInteger, validateMode, validateObject, validateString } from './validate';
@@ -72,8 +72,8 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
   readonly #area = new ReceiveArea();
   readonly #msgmax: number;
 
-  private constructor(handle: NativeSysVQueue, key: number) {
-    super(handle, `System V message queue ${keyLabel(key)}`);
+  private constructor(token: symbol, handle: NativeSysVQueue, key: number) {
+    super(token, handle, `System V message queue ${keyLabel(key)}`);
     this.#native = handle;
     this.#msgmax = handle.msgmax;
     this.#key = key;
@@ -88,26 +88,26 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
   static create(key: number, options?: { mode?: number }): SysVMessageQueue {
     const k = validateKey(key);
     const mode = validateMode(validateObject<{ mode?: number }>(options, 'options').mode, 'options.mode', 0o600);
-    return new SysVMessageQueue(native()(k, QueueFlags.CREATE | QueueFlags.EXCLUSIVE, mode), k);
+    return new SysVMessageQueue(CONSTRUCT, native()(k, QueueFlags.CREATE | QueueFlags.EXCLUSIVE, mode), k);
   }
 
   /** Opens the existing queue for `key`: `ENOENT` if there is none. */
   static open(key: number): SysVMessageQueue {
     const k = validateKey(key);
-    return new SysVMessageQueue(native()(k, 0, 0), k);
+    return new SysVMessageQueue(CONSTRUCT, native()(k, 0, 0), k);
   }
 
   /** Opens the queue for `key`, creating it if there is none (`created` tells which). */
   static openOrCreate(key: number, options?: { mode?: number }): SysVMessageQueue {
     const k = validateKey(key);
     const mode = validateMode(validateObject<{ mode?: number }>(options, 'options').mode, 'options.mode', 0o600);
-    return new SysVMessageQueue(native()(k, QueueFlags.CREATE, mode), k);
+    return new SysVMessageQueue(CONSTRUCT, native()(k, QueueFlags.CREATE, mode), k);
   }
 
   /** Creates a new queue with no key (IPC_PRIVATE): share its `id` with the processes that need it. */
   static createPrivate(options?: { mode?: number }): SysVMessageQueue {
     const mode = validateMode(validateObject<{ mode?: number }>(options, 'options').mode, 'options.mode', 0o600);
-    return new SysVMessageQueue(native()(0, QueueFlags.CREATE | QueueFlags.PRIVATE, mode), 0);
+    return new SysVMessageQueue(CONSTRUCT, native()(0, QueueFlags.CREATE | QueueFlags.PRIVATE, mode), 0);
   }
 
   /** The key (0 for a private queue). */

@@ -1,6 +1,6 @@
 import { WaitingHandle } from './handle';
 import { binding, QueueFlags, SemOpFlags, type NativeSysVSemaphoreSet } from './binding';
-import { invalidArgType, invalidArgValue, unsupportedPlatform } from './errors';
+import { CONSTRUCT, invalidArgType, invalidArgValue, unsupportedPlatform } from './errors';
 import { keyLabel, validateKey } from './sysv-key';
 import { validateBoolean, validateInteger, validateMode, validateObject } from './validate';
 import { abortedError, timeoutError, validateWaitOptions, type WaitOptions } from './waiting';
@@ -93,8 +93,8 @@ export class SysVSemaphoreSet extends WaitingHandle {
   readonly #native: NativeSysVSemaphoreSet;
   readonly #key: number;
 
-  private constructor(handle: NativeSysVSemaphoreSet, key: number) {
-    super(handle, `System V semaphore set ${keyLabel(key)}`);
+  private constructor(token: symbol, handle: NativeSysVSemaphoreSet, key: number) {
+    super(token, handle, `System V semaphore set ${keyLabel(key)}`);
     this.#native = handle;
     this.#key = key;
   }
@@ -106,7 +106,7 @@ export class SysVSemaphoreSet extends WaitingHandle {
   static create(key: number, options: SysVSemaphoreSetOptions): SysVSemaphoreSet {
     const k = validateKey(key);
     const [count, mode] = createArgs(options);
-    return new SysVSemaphoreSet(native()(k, QueueFlags.CREATE | QueueFlags.EXCLUSIVE, mode, count), k);
+    return new SysVSemaphoreSet(CONSTRUCT, native()(k, QueueFlags.CREATE | QueueFlags.EXCLUSIVE, mode, count), k);
   }
 
   /**
@@ -115,7 +115,7 @@ export class SysVSemaphoreSet extends WaitingHandle {
    */
   static open(key: number): SysVSemaphoreSet {
     const k = validateKey(key);
-    return new SysVSemaphoreSet(native()(k, 0, 0, 0), k);
+    return new SysVSemaphoreSet(CONSTRUCT, native()(k, 0, 0, 0), k);
   }
 
   /**
@@ -125,13 +125,13 @@ export class SysVSemaphoreSet extends WaitingHandle {
   static openOrCreate(key: number, options: SysVSemaphoreSetOptions): SysVSemaphoreSet {
     const k = validateKey(key);
     const [count, mode] = createArgs(options);
-    return new SysVSemaphoreSet(native()(k, QueueFlags.CREATE, mode, count), k);
+    return new SysVSemaphoreSet(CONSTRUCT, native()(k, QueueFlags.CREATE, mode, count), k);
   }
 
   /** Creates a new set with no key (IPC_PRIVATE): share its `id` with the processes that need it. */
   static createPrivate(options: SysVSemaphoreSetOptions): SysVSemaphoreSet {
     const [count, mode] = createArgs(options);
-    return new SysVSemaphoreSet(native()(0, QueueFlags.CREATE | QueueFlags.PRIVATE, mode, count), 0);
+    return new SysVSemaphoreSet(CONSTRUCT, native()(0, QueueFlags.CREATE | QueueFlags.PRIVATE, mode, count), 0);
   }
 
   /** The key (0 for a private set). */
