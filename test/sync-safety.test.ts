@@ -79,8 +79,15 @@ class Holder {
   }
 }
 
+// Holders still running when a test ends (it failed midway) are killed, so none outlives jest.
+const holders: Holder[] = [];
+afterEach(async () => {
+  await Promise.all(holders.splice(0).map((holder) => kill(holder.child)));
+});
+
 async function startHolder(name: string): Promise<Holder> {
   const holder = new Holder(name);
+  holders.push(holder);
   expect(await holder.next()).toEqual({ ready: true });
   return holder;
 }

@@ -14,6 +14,13 @@
  *   ipckit_barrier_t  32 bytes  magic "IPKB" | version | parties | state (futex word: generation << 16 |
  *                               arrived) | 16 reserved
  *
+ * Trust: glibc links a held robust mutex into its thread's robust list through pointers stored in
+ * the mutex itself, and pthread_mutex_unlock (so ipckit_mutex_unlock and ipckit_cond_wait) writes
+ * through them. A C program that holds a mutex a hostile peer can overwrite can therefore be made
+ * to crash by that peer. ipckit's Node side never lets glibc unlock: it unlinks held mutexes
+ * itself from addresses it knows and reports tampering with ERR_IPC_MUTEX_CORRUPT (see the
+ * README's "Crash safety and security").
+ *
  * Futex words are 32-bit and waited on without FUTEX_PRIVATE_FLAG, so waits and wakes work across
  * processes. Timeouts are relative milliseconds measured on CLOCK_MONOTONIC (negative: no limit).
  * Compile with -D_GNU_SOURCE and link with -pthread.
