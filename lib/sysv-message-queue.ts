@@ -1,5 +1,5 @@
 import { binding, QueueFlags, type NativeSysVQueue } from './binding';
-import { outOfRange, unsupportedPlatform } from './errors';
+import { invalidArgValue, outOfRange, unsupportedPlatform } from './errors';
 import { MessageQueueBase, ReceiveArea, toBytes, type MessageData, type ReceiveWaitOptions, type SendBackend } from './message-queue';
 import { keyLabel, validateKey } from './sysv-key';
 import { validateBoolean, validateInteger, validateMode, validateObject, validateString } from './validate';
@@ -238,6 +238,8 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
 /** ftok(3): the System V key for an existing file and a project id (1 to 255). */
 export function ftok(path: string, projId: number): number {
   validateString(path, 'path');
+  // The C string would end at the NUL and name another file: ftok('/tmp\0/x') would be /tmp's key.
+  if (path.includes('\0')) throw invalidArgValue('path', path, 'must not contain null bytes');
   const id = validateInteger(projId, 'projId', 1, 255);
   const fn = binding.ftok;
   if (fn === undefined) throw unsupportedPlatform('ftok');

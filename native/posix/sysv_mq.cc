@@ -466,6 +466,10 @@ Napi::Value OpenSysVQueue(const Napi::CallbackInfo& info) {
 Napi::Value Ftok(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path = info[0].As<Napi::String>().Utf8Value();
+  // c_str() would end at a NUL byte, and the key be another file's.
+  if (path.find('\0') != std::string::npos) {
+    Throw(LibraryError(env, ErrorKind::kTypeError, "ERR_INVALID_ARG_VALUE", "The argument 'path' must not contain null bytes"));
+  }
   int projId = static_cast<int>(info[1].As<Napi::Number>().Int32Value());
   key_t key = ftok(path.c_str(), projId);
   if (key == -1) Throw(SystemError(env, LastOsError("ftok", path)));
