@@ -1,5 +1,5 @@
 import { binding, QueueFlags, type NativeSysVQueue } from './binding';
-import { CONSTRUCT, unsupportedPlatform } from './errors';
+import { CONSTRUCT, invalidArgValue, outOfRange, unsupportedPlatform } from './errors';
 import { MessageQueueBase, ReceiveArea, toBytes, type MessageData, type ReceiveWaitOptions, type SendBackend } from './message-queue';
 import { keyLabel, validateKey } from './sysv-key';
 import { validateBoolean, validateInteger, validateMode, validateObject, validateString } from './validate';
@@ -25,7 +25,10 @@ export interface SysVReceiveOptions extends ReceiveWaitOptions {
    * its absolute value. Default `0`.
    */
   type?: number;
-  /** The largest message to accept, in bytes. Default: the kernel's msgmax. */
+  /**
+   * The largest message to accept, in bytes, from 0 to the kernel's msgmax ({@link
+   * SysVMessageQueue.messageMax}): no message can be larger. Default: msgmax.
+   */
   maxSize?: number;
   /** Truncate a longer message to `maxSize` (MSG_NOERROR) instead of failing with `ERR_IPC_MESSAGE_TOO_LARGE`. */
   noError?: boolean;
@@ -157,7 +160,10 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
 
   #receiveArgs(options: SysVReceiveOptions): [number, number, boolean] {
     const type = options.type === undefined ? 0 : validateInteger(options.type, 'options.type', -Number.MAX_SAFE_INTEGER);
-    const maxSize = options.maxSize === undefined ? this.#msgmax : validateInteger(options.maxSize, 'options.maxSize', 0, 2 ** 31 - 1);
+    const maxSize = options.maxSize === undefined ? this.#msgmax : validateInteger(options.maxSize, 'options.maxSize', 0);
+    // No message is larger than msgmax, and the receive area is sized from maxSize: a larger
+    // bound would only cost memory (gigabytes, or a RangeError from Buffer).
+    if (maxSize > this.#msgmax) throw outOfRange('options.maxSize', `>= 0 and <= ${this.#msgmax} (the kernel's msgmax, /proc/sys/kernel/msgmax)`, maxSize);
     const noError = validateBoolean(options.noError, 'options.noError', false);
     return [type, maxSize, noError];
   }
@@ -232,6 +238,8 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
 /** ftok(3): the System V key for an existing file and a project id (1 to 255). */
 export function ftok(path: string, projId: number): number {
   validateString(path, 'path');
+  // The C string would end at the NUL and name another file: ftok('/tmp\0/x') would be /tmp's key.
+  if (path.includes('\0')) throw invalidArgValue('path', path, 'must not contain null bytes');
   const id = validateInteger(projId, 'projId', 1, 255);
   const fn = binding.ftok;
   if (fn === undefined) throw unsupportedPlatform('ftok');

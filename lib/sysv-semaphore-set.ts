@@ -88,6 +88,11 @@ const toDate = (seconds: number) => (seconds === 0 ? null : new Date(seconds * 1
  * operations change atomically. An operation that can complete at once does, on the calling
  * thread; one that must wait does so on the addon's own waiter threads, never on libuv's
  * threadpool, and never blocks the event loop.
+ *
+ * A handle names its set by id, and outlives it: once the set is removed (by any process), calls
+ * fail with the kernel's `EINVAL`. The kernel hands a removed set's id out again after its ids
+ * wrap; a handle then finds a set of another size, key or creator there and refuses it with
+ * `EIDRM` rather than act on a stranger's set (one identical in all three cannot be told apart).
  */
 export class SysVSemaphoreSet extends WaitingHandle {
   readonly #native: NativeSysVSemaphoreSet;
@@ -242,7 +247,7 @@ export class SysVSemaphoreSet extends WaitingHandle {
     this.#native.set(i, v);
   }
 
-  /** GETALL: every semaphore's value, by index. */
+  /** GETALL: every semaphore's value, by index (as many as the kernel says the set holds at the call). */
   getAll(): number[] {
     this.checkOpen();
     return this.#native.getAll();

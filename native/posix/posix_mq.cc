@@ -142,6 +142,10 @@ class PosixQueue : public Napi::ObjectWrap<PosixQueue>, public Closeable {
 
   // Returns 1 if sent, 0 if the queue is full, throws otherwise.
   int SendNow(Napi::Env env, const char* data, size_t length, unsigned priority) {
+    // An empty message's bytes may be at NULL (an empty ArrayBuffer has none, nor has an empty
+    // std::vector), and mq_send's buffer is declared nonnull whatever the length.
+    static const char kNoBytes[1] = {0};
+    if (data == nullptr) data = kNoBytes;
     for (;;) {
       if (mq_send(mqd_, data, length, priority) == 0) return 1;
       if (errno == EINTR) continue;

@@ -134,6 +134,15 @@ class SysVQueue : public WaitingWrap<SysVQueue>, public Closeable {
     }
   }
 
+  // lib/ bounds maxSize the same way; here so no receive sizes a buffer from an unbounded number
+  // (a negative one would be huge as a size_t).
+  void CheckReceiveSize(Napi::Env env, int64_t maxSize) const {
+    if (maxSize < 0 || static_cast<uint64_t>(maxSize) > msgmax_) {
+      Throw(LibraryError(env, ErrorKind::kRangeError, "ERR_OUT_OF_RANGE",
+                         "maxSize must be >= 0 and <= " + std::to_string(msgmax_) + " (the kernel's msgmax, /proc/sys/kernel/msgmax)"));
+    }
+  }
+
   // A message that can never fit would wait forever: refuse it instead.
   void CheckFitsQueue(Napi::Env env, size_t length) {
     struct msqid_ds ds;
@@ -182,7 +191,9 @@ class SysVQueue : public WaitingWrap<SysVQueue>, public Closeable {
     long type = static_cast<long>(info[0].As<Napi::Number>().Int64Value());
     ByteSpan slab = BytesOf(info[1]);
     size_t offset = static_cast<size_t>(info[2].As<Napi::Number>().Int64Value());
-    size_t maxSize = static_cast<size_t>(info[3].As<Napi::Number>().Int64Value());
+    int64_t maxSizeValue = info[3].As<Napi::Number>().Int64Value();
+    CheckReceiveSize(env, maxSizeValue);
+    size_t maxSize = static_cast<size_t>(maxSizeValue);
     int flags = IPC_NOWAIT | (info[4].As<Napi::Boolean>().Value() ? MSG_NOERROR : 0);
     if (offset + sizeof(long) + maxSize > slab.length || reinterpret_cast<uintptr_t>(slab.data + offset) % alignof(long) != 0) {
       Throw(LibraryError(env, ErrorKind::kRangeError, "ERR_OUT_OF_RANGE", "the receive area is misaligned or too small"));
@@ -406,7 +417,9 @@ Napi::Value SysVQueue::Receive(const Napi::CallbackInfo& info) {
   CheckOpen(env);
   double opId = info[0].As<Napi::Number>().DoubleValue();
   long type = static_cast<long>(info[1].As<Napi::Number>().Int64Value());
-  size_t maxSize = static_cast<size_t>(info[2].As<Napi::Number>().Int64Value());
+  int64_t maxSizeValue = info[2].As<Napi::Number>().Int64Value();
+  CheckReceiveSize(env, maxSizeValue);
+  size_t maxSize = static_cast<size_t>(maxSizeValue);
   bool noError = info[3].As<Napi::Boolean>().Value();
   auto op = std::make_unique<SysVReceiveOp>(env, this, info.This().As<Napi::Object>(), opId, type, maxSize, noError);
   Napi::Promise promise = op->Promise();
@@ -453,6 +466,10 @@ Napi::Value OpenSysVQueue(const Napi::CallbackInfo& info) {
 Napi::Value Ftok(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path = info[0].As<Napi::String>().Utf8Value();
+  // c_str() would end at a NUL byte, and the key be another file's.
+  if (path.find('\0') != std::string::npos) {
+    Throw(LibraryError(env, ErrorKind::kTypeError, "ERR_INVALID_ARG_VALUE", "The argument 'path' must not contain null bytes"));
+  }
   int projId = static_cast<int>(info[1].As<Napi::Number>().Int32Value());
   key_t key = ftok(path.c_str(), projId);
   if (key == -1) Throw(SystemError(env, LastOsError("ftok", path)));

@@ -4,10 +4,14 @@
 
 #include <errno.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/sem.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <climits>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -61,7 +65,7 @@ bool DecodeOps(const Napi::Value& value, std::vector<struct sembuf>& out, bool f
   void* data = nullptr;
   napi_status status = napi_get_typedarray_info(value.Env(), value, &type, &length, &data, nullptr, nullptr);
   if (status != napi_ok || type != napi_int32_array || length == 0 || length % 3 != 0) {
-    throw Napi::TypeError::New(value.Env(), "expected an Int32Array of (index, delta, flags) triples");
+    Throw(LibraryError(value.Env(), ErrorKind::kTypeError, "ERR_INVALID_ARG_TYPE", "expected an Int32Array of (index, delta, flags) triples"));
   }
   const int32_t* triples = static_cast<const int32_t*>(data);
   size_t count = length / 3;
@@ -69,6 +73,12 @@ bool DecodeOps(const Napi::Value& value, std::vector<struct sembuf>& out, bool f
   bool anyNoWait = false;
   for (size_t i = 0; i < count; i++) {
     int32_t flags = triples[3 * i + 2];
+    // lib/ bounds these by the set's count and by short; here only so that a cast can never
+    // turn one index or delta into another. The kernel bounds the index by the set's size at
+    // the call (EFBIG).
+    if (triples[3 * i] < 0 || triples[3 * i] > USHRT_MAX || triples[3 * i + 1] < SHRT_MIN || triples[3 * i + 1] > SHRT_MAX) {
+      Throw(LibraryError(value.Env(), ErrorKind::kRangeError, "ERR_OUT_OF_RANGE", "a semaphore index or delta is out of range"));
+    }
     anyNoWait = anyNoWait || (flags & kOpNoWait) != 0;
     out[i].sem_num = static_cast<unsigned short>(triples[3 * i]);
     out[i].sem_op = static_cast<short>(triples[3 * i + 1]);
@@ -77,6 +87,40 @@ bool DecodeOps(const Napi::Value& value, std::vector<struct sembuf>& out, bool f
   }
   return anyNoWait;
 }
+
+// Room for `count` semaphore values that ends right at an inaccessible page. GETALL and SETALL
+// copy as many values as the set at the id holds when the kernel runs them, which is not
+// necessarily what IPC_STAT said a moment before: if the id was reused in between for a larger
+// set, the kernel's copy runs into the guard page and the call fails with EFAULT, where a heap
+// buffer would have been written (or read) past its end. No size, however generous, would be
+// safe instead: SEMMSL can be raised at any time, and sets made before keep their size.
+class GuardedValues {
+ public:
+  explicit GuardedValues(size_t count) {
+    size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    size_t bytes = count * sizeof(unsigned short);
+    size_t dataPages = (bytes + page - 1) / page;
+    length_ = (dataPages + 1) * page;
+    void* base = mmap(nullptr, length_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED) return;
+    base_ = static_cast<char*>(base);
+    if (mprotect(base_ + dataPages * page, page, PROT_NONE) != 0) return;
+    data_ = reinterpret_cast<unsigned short*>(base_ + dataPages * page - bytes);
+  }
+  ~GuardedValues() {
+    if (base_ != nullptr) munmap(base_, length_);
+  }
+  GuardedValues(const GuardedValues&) = delete;
+  GuardedValues& operator=(const GuardedValues&) = delete;
+
+  // Null if the mapping failed (errno says why).
+  unsigned short* data() const { return data_; }
+
+ private:
+  char* base_ = nullptr;
+  size_t length_ = 0;
+  unsigned short* data_ = nullptr;
+};
 
 int64_t MonotonicMs() {
   struct timespec now;
@@ -108,11 +152,14 @@ class SysVSemSet : public WaitingWrap<SysVSemSet>, public Closeable {
         }));
   }
 
+  // What identifies the set behind the id (see SameSet); read with IPC_STAT at open.
   struct Pending {
     int id;
     double key;
     bool created;
     int count;
+    uid_t cuid;
+    gid_t cgid;
   };
 
   explicit SysVSemSet(const Napi::CallbackInfo& info) : WaitingWrap<SysVSemSet>(info) {
@@ -125,6 +172,8 @@ class SysVSemSet : public WaitingWrap<SysVSemSet>, public Closeable {
     key_ = pending->key;
     created_ = pending->created;
     count_ = pending->count;
+    cuid_ = pending->cuid;
+    cgid_ = pending->cgid;
     semopm_ = static_cast<int>(ReadSemLimits().semopm);
     info.This().As<Napi::Object>().TypeTag(&kTypeTag);
     Addon& addon = Addon::Of(env);
@@ -155,6 +204,51 @@ class SysVSemSet : public WaitingWrap<SysVSemSet>, public Closeable {
     if (closed_) Throw(LibraryError(env, ErrorKind::kError, "ERR_IPC_CLOSED", "The System V semaphore set is closed"));
   }
 
+  // Whether the set the kernel now has at id_ is the one this handle opened. A removed set's id
+  // is handed out again once the ids wrap (index + seq * 32768, seq wrapping at 65535: a few
+  // million semget calls, seconds of work), and through a stale handle every call would then act
+  // on a stranger's set. The kernel keeps no generation number beyond that seq, so this compares
+  // what a set cannot change in its lifetime: its key, its size and its creator. A same-size set
+  // with the same key and creator under a reused id (a private set of 2 replaced by another, say)
+  // cannot be told apart, and calls then act on it; but every buffer is sized from the kernel's
+  // figures at the call, so even then nothing reads or writes past this process's memory.
+  bool SameSet(const struct semid_ds& ds) const {
+    return ds.sem_nsems == static_cast<unsigned long>(count_) &&
+           ds.sem_perm.__key == static_cast<key_t>(static_cast<int64_t>(key_)) && ds.sem_perm.cuid == cuid_ &&
+           ds.sem_perm.cgid == cgid_;
+  }
+
+  // The handle's set is gone and its id names another: EIDRM, the code an operation waiting on a
+  // removed set ends with, since that is what happened to this handle's set.
+  Napi::Error Reused(Napi::Env env, const struct semid_ds& ds) const {
+    if (name_.empty()) name_ = KeyName(key_);
+    return SystemError(env, OsError{EIDRM, "semctl", name_ + " (its set was removed; id " + std::to_string(id_) +
+                                                         " now names another set, of " + std::to_string(ds.sem_nsems) +
+                                                         " semaphores)"});
+  }
+
+  // IPC_STAT into `ds`, throwing EIDRM (Reused) if the id now names another set. False, with
+  // errno set, if the kernel would not tell (the set is gone, or permissions changed).
+  bool StatSame(Napi::Env env, struct semid_ds& ds) const {
+    union semun arg;
+    arg.buf = &ds;
+    if (semctl(id_, 0, IPC_STAT, arg) != 0) return false;
+    if (!SameSet(ds)) Throw(Reused(env, ds));
+    return true;
+  }
+
+  // Before a call that acts on the set: refuses a stranger's set. If IPC_STAT itself fails, the
+  // call goes ahead and reports the kernel's own error (EINVAL for a removed set, from semop
+  // for an operation), which says more than the check would.
+  void CheckSameSet(Napi::Env env) const {
+    struct semid_ds ds;
+    StatSame(env, ds);
+  }
+
+  void StatOrThrow(Napi::Env env, struct semid_ds& ds) const {
+    if (!StatSame(env, ds)) Throw(OsFailure(env, errno, "semctl"));
+  }
+
   Napi::Value Id(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), id_); }
   Napi::Value Created(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), created_); }
   Napi::Value Count(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), count_); }
@@ -165,6 +259,7 @@ class SysVSemSet : public WaitingWrap<SysVSemSet>, public Closeable {
   bool TryNow(Napi::Env env, const Napi::Value& ops, bool* anyNoWait) {
     bool noWait = DecodeOps(ops, scratch_, true);
     if (anyNoWait != nullptr) *anyNoWait = noWait;
+    CheckSameSet(env);
     for (;;) {
       if (semop(id_, scratch_.data(), scratch_.size()) == 0) return true;
       if (errno == EINTR) continue;
@@ -218,11 +313,12 @@ class SysVSemSet : public WaitingWrap<SysVSemSet>, public Closeable {
 
 
 
-  // get(index): GETVAL
+  // get(index): GETVAL. The kernel bounds `index` by the set's size at the call (EINVAL).
   Napi::Value Get(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     CheckOpen(env);
     int index = info[0].As<Napi::Number>().Int32Value();
+    CheckSameSet(env);
     int value = semctl(id_, index, GETVAL);
     if (value < 0) Throw(OsFailure(env, errno, "semctl"));
     return Napi::Number::New(env, value);
@@ -235,24 +331,44 @@ class SysVSemSet : public WaitingWrap<SysVSemSet>, public Closeable {
     int index = info[0].As<Napi::Number>().Int32Value();
     union semun arg;
     arg.val = info[1].As<Napi::Number>().Int32Value();
+    CheckSameSet(env);
     if (semctl(id_, index, SETVAL, arg) != 0) Throw(OsFailure(env, errno, "semctl"));
     return env.Undefined();
   }
 
-  // getAll(): number[] (GETALL)
+  // A GETALL or SETALL that failed. EFAULT means the kernel's copy ran into the guard page:
+  // the id was reused for a larger set since the IPC_STAT before, which the check now reports.
+  [[noreturn]] void ThrowArrayFailure(Napi::Env env, int code) const {
+    if (code == EFAULT) {
+      struct semid_ds ds;
+      StatOrThrow(env, ds);
+    }
+    Throw(OsFailure(env, code, "semctl"));
+  }
+
+  // getAll(): number[] (GETALL), sized from IPC_STAT at the call, never from count_.
   Napi::Value GetAll(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     CheckOpen(env);
-    std::vector<unsigned short> values(static_cast<size_t>(count_));
+    struct semid_ds ds;
+    StatOrThrow(env, ds);
+    size_t count = static_cast<size_t>(ds.sem_nsems);
+    GuardedValues values(count);
+    if (values.data() == nullptr) Throw(OsFailure(env, errno, "mmap"));
     union semun arg;
     arg.array = values.data();
-    if (semctl(id_, 0, GETALL, arg) != 0) Throw(OsFailure(env, errno, "semctl"));
-    Napi::Array result = Napi::Array::New(env, values.size());
-    for (size_t i = 0; i < values.size(); i++) result.Set(static_cast<uint32_t>(i), Napi::Number::New(env, values[i]));
+    if (semctl(id_, 0, GETALL, arg) != 0) ThrowArrayFailure(env, errno);
+    // A smaller or same-size set may have taken the id between the two calls without a fault:
+    // make sure the values read are this set's.
+    StatOrThrow(env, ds);
+    Napi::Array result = Napi::Array::New(env, count);
+    for (size_t i = 0; i < count; i++) result.Set(static_cast<uint32_t>(i), Napi::Number::New(env, values.data()[i]));
     return result;
   }
 
-  // setAll(values: Uint16Array of length count): SETALL
+  // setAll(values: Uint16Array of length count): SETALL. The kernel reads as many values as the
+  // set holds at the call, so the length is checked against IPC_STAT's figure, and the copy ends
+  // at a guard page in case the id is reused in between.
   Napi::Value SetAll(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     CheckOpen(env);
@@ -260,14 +376,23 @@ class SysVSemSet : public WaitingWrap<SysVSemSet>, public Closeable {
     size_t length = 0;
     void* data = nullptr;
     napi_status status = napi_get_typedarray_info(env, info[0], &type, &length, &data, nullptr, nullptr);
-    if (status != napi_ok || type != napi_uint16_array || length != static_cast<size_t>(count_)) {
-      throw Napi::TypeError::New(env, "expected a Uint16Array with one value per semaphore");
+    if (status != napi_ok || type != napi_uint16_array) {
+      Throw(LibraryError(env, ErrorKind::kTypeError, "ERR_INVALID_ARG_TYPE", "expected a Uint16Array with one value per semaphore"));
     }
-    // SETALL reads the array; copy so the kernel never sees a buffer JavaScript could move.
-    std::vector<unsigned short> values(static_cast<const uint16_t*>(data), static_cast<const uint16_t*>(data) + length);
+    struct semid_ds ds;
+    StatOrThrow(env, ds);
+    if (length != static_cast<size_t>(ds.sem_nsems)) {
+      Throw(LibraryError(env, ErrorKind::kTypeError, "ERR_INVALID_ARG_VALUE",
+                         std::to_string(length) + " values for a set of " + std::to_string(ds.sem_nsems) +
+                             " semaphores; setAll takes one value per semaphore"));
+    }
+    // Copied, also so the kernel never sees a buffer JavaScript could move.
+    GuardedValues values(length);
+    if (values.data() == nullptr) Throw(OsFailure(env, errno, "mmap"));
+    if (length != 0) std::memcpy(values.data(), data, length * sizeof(unsigned short));
     union semun arg;
     arg.array = values.data();
-    if (semctl(id_, 0, SETALL, arg) != 0) Throw(OsFailure(env, errno, "semctl"));
+    if (semctl(id_, 0, SETALL, arg) != 0) ThrowArrayFailure(env, errno);
     return env.Undefined();
   }
 
@@ -276,9 +401,7 @@ class SysVSemSet : public WaitingWrap<SysVSemSet>, public Closeable {
     Napi::Env env = info.Env();
     CheckOpen(env);
     struct semid_ds ds;
-    union semun arg;
-    arg.buf = &ds;
-    if (semctl(id_, 0, IPC_STAT, arg) != 0) Throw(OsFailure(env, errno, "semctl"));
+    StatOrThrow(env, ds);
     Napi::Object result = Napi::Object::New(env);
     result.Set("count", Napi::Number::New(env, static_cast<double>(ds.sem_nsems)));
     result.Set("mode", Napi::Number::New(env, ds.sem_perm.mode & 0777));
@@ -309,6 +432,8 @@ class SysVSemSet : public WaitingWrap<SysVSemSet>, public Closeable {
   Napi::Value Remove(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     CheckOpen(env);
+    // Above all, never remove a stranger's set.
+    CheckSameSet(env);
     if (semctl(id_, 0, IPC_RMID) != 0) Throw(OsFailure(env, errno, "semctl"));
     return env.Undefined();
   }
@@ -323,7 +448,9 @@ class SysVSemSet : public WaitingWrap<SysVSemSet>, public Closeable {
   int id_ = -1;
   double key_ = 0;
   bool created_ = false;
-  int count_ = 0;
+  int count_ = 0;  // the size at open: what the set is, not a bound any buffer may rely on
+  uid_t cuid_ = 0;
+  gid_t cgid_ = 0;
   int semopm_ = 500;
   bool closed_ = false;
   mutable std::string name_;
@@ -382,6 +509,7 @@ Napi::Value SysVSemSet::Op(const Napi::CallbackInfo& info) {
   double opId = info[0].As<Napi::Number>().DoubleValue();
   std::vector<struct sembuf> ops;
   DecodeOps(info[1], ops, false);
+  CheckSameSet(env);
   auto op = std::make_unique<SemWaitOp>(env, this, info.This().As<Napi::Object>(), opId, std::move(ops));
   Napi::Promise promise = op->Promise();
   waits_.Start(opId, std::move(op));
@@ -423,15 +551,20 @@ Napi::Value OpenSysVSemaphoreSet(const Napi::CallbackInfo& info) {
     }
     Throw(SystemError(env, OsError{code, "semget", name}));
   }
-  if (!created) {
-    // The size of a set we did not create is the kernel's to tell.
-    struct semid_ds ds;
-    union semun arg;
-    arg.buf = &ds;
-    if (semctl(id, 0, IPC_STAT, arg) != 0) Throw(SystemError(env, LastOsError("semctl", name)));
-    count = static_cast<int>(ds.sem_nsems);
+  // The size of a set we did not create is the kernel's to tell; for any set, IPC_STAT gives what
+  // identifies it later (SysVSemSet::SameSet). A set this call created with a mode that denies
+  // its creator reading cannot be stat'ed, but then what identifies it is known already.
+  struct semid_ds ds;
+  union semun arg;
+  arg.buf = &ds;
+  if (semctl(id, 0, IPC_STAT, arg) != 0) {
+    if (!created) Throw(SystemError(env, LastOsError("semctl", name)));
+    ds.sem_nsems = static_cast<unsigned long>(count);
+    ds.sem_perm.cuid = geteuid();
+    ds.sem_perm.cgid = getegid();
   }
-  SysVSemSet::Pending pending{id, keyValue, created, count};
+  count = static_cast<int>(ds.sem_nsems);
+  SysVSemSet::Pending pending{id, keyValue, created, count, ds.sem_perm.cuid, ds.sem_perm.cgid};
   return Addon::Of(env).sysvSemaphoreSetClass.New({Napi::External<SysVSemSet::Pending>::New(env, &pending)});
 }
 
