@@ -21,6 +21,8 @@ export const ErrorCodes = {
    * ipckit's robust mutex): reported instead of following pointers found in shared memory.
    */
   MUTEX_CORRUPT: 'ERR_IPC_MUTEX_CORRUPT',
+  /** What is at the name is not an object of the expected kind (a 0-byte `sem.NAME` file, say). */
+  INVALID_OBJECT: 'ERR_IPC_INVALID_OBJECT',
   /** An object would overlap another one placed in the same mapping. */
   OBJECT_OVERLAP: 'ERR_IPC_OBJECT_OVERLAP',
   /** The primitive does not exist on this operating system. */

@@ -70,14 +70,18 @@ export class Semaphore extends WaitingHandle {
     return Semaphore.#open(name, SemaphoreFlags.CREATE | SemaphoreFlags.EXCLUSIVE, options);
   }
 
-  /** Opens an existing semaphore: `ENOENT` if there is none. */
+  /**
+   * Opens an existing semaphore: `ENOENT` if there is none, `ERR_IPC_INVALID_OBJECT` if the file
+   * at the name is not one (shorter than a `sem_t`, not a regular file, or a symbolic link).
+   */
   static open(name: string): Semaphore {
     return Semaphore.#open(name, 0, undefined);
   }
 
   /**
    * Opens the semaphore, creating it with `options` if it does not exist (`created` tells which).
-   * An existing semaphore keeps its value and mode.
+   * An existing semaphore keeps its value and mode; a file at the name that is not a semaphore
+   * fails with `ERR_IPC_INVALID_OBJECT` and is left alone.
    */
   static openOrCreate(name: string, options?: SemaphoreCreateOptions): Semaphore {
     return Semaphore.#open(name, SemaphoreFlags.CREATE, options);

@@ -1,6 +1,7 @@
 #include "common/waiter.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <vector>
 
 namespace ipckit {
@@ -8,9 +9,30 @@ namespace ipckit {
 namespace {
 constexpr auto kIdleLinger = std::chrono::seconds(2);
 constexpr auto kKickInterval = std::chrono::milliseconds(1);
+// Every pending wait holds a thread, so the limit is the number of waits one JavaScript thread
+// may have pending at once. 1024 is far more than a program needs (a handful per handle) and far
+// below what Linux allows a user (RLIMIT_NPROC and kernel.threads-max are in the tens of
+// thousands on a small machine); it keeps a loop that starts waits by mistake from turning into
+// ten thousand kernel threads.
+constexpr int kDefaultMaxThreads = 1024;
+constexpr long kHighestMaxThreads = 1000000;
 }  // namespace
 
-WaiterPool::WaiterPool(Napi::Env env) : env_(env) {
+int MaxWaiterThreads() {
+  // Configuration, not state: read once, never changed.
+  static const int value = [] {
+    const char* text = std::getenv("IPCKIT_MAX_WAITER_THREADS");
+    if (text == nullptr || *text == '\0') return kDefaultMaxThreads;
+    char* end = nullptr;
+    long parsed = std::strtol(text, &end, 10);
+    // Anything but a positive decimal integer is ignored, as if unset.
+    if (*end != '\0' || parsed < 1 || parsed > kHighestMaxThreads) return kDefaultMaxThreads;
+    return static_cast<int>(parsed);
+  }();
+  return value;
+}
+
+WaiterPool::WaiterPool(Napi::Env env) : env_(env), maxThreads_(MaxWaiterThreads()) {
   PrepareInterrupts();
   tsfn_ = Tsfn::New(env, "ipckit waiter", 0, 1, this);
   // Only referenced pending operations keep the event loop alive.
@@ -25,20 +47,45 @@ void WaiterPool::Submit(std::unique_ptr<BlockingOp> op, bool referenced) {
   if (referenced) AdjustRef(+1);
   std::lock_guard<std::mutex> lock(mutex_);
   owned_.insert(raw);
-  queue_.push_back(raw);
   // Every queued op gets a thread: an idle one, or a new one.
-  if (static_cast<size_t>(idle_) < queue_.size()) {
-    live_++;
-    std::thread(&WaiterPool::ThreadMain, this).detach();
+  if (static_cast<size_t>(idle_) <= queue_.size() && !StartWaiterLocked(raw)) {
+    // Settled on the JavaScript thread like an op stopped before it started, so its own Settle()
+    // unregisters it from its handle; stop_ makes a later stop() of it a no-op.
+    raw->stop_.store(true, std::memory_order_release);
+    done_.push_back(raw);
+    tsfn_.NonBlockingCall();
+    return;
   }
+  queue_.push_back(raw);
   wake_.notify_one();
+}
+
+bool WaiterPool::StartWaiterLocked(BlockingOp* op) {
+  if (threads_ >= maxThreads_) {
+    op->startError_ = NoThreadError();
+    op->startLimit_ = maxThreads_;
+    return false;
+  }
+  if (!kicker_) {
+    if (!StartThread(&WaiterPool::KickerEntry, this, &op->startError_)) return false;
+    kicker_ = true;
+    live_++;
+  }
+  // If this fails, a kicker just started finds no waiter thread and ends.
+  if (!StartThread(&WaiterPool::ThreadEntry, this, &op->startError_)) return false;
+  threads_++;
+  live_++;
+  idle_++;  // see ThreadMain
+  return true;
 }
 
 void WaiterPool::ThreadMain() {
   ConfigureWaiterThreadSignals();
   std::unique_lock<std::mutex> lock(mutex_);
+  // Counted idle from the moment it was started (StartWaiterLocked): if another thread takes the
+  // op this one was started for, this one is free for the next op before it has even run, and
+  // counting it busy would start (or, at the limit, refuse) a thread for nothing.
   for (;;) {
-    idle_++;
     bool ready = wake_.wait_for(lock, kIdleLinger, [this] { return shutdown_ || !queue_.empty(); });
     idle_--;
     if (!ready || shutdown_) break;
@@ -52,8 +99,11 @@ void WaiterPool::ThreadMain() {
     op->executing_ = false;
     done_.push_back(op);
     if (!shutdown_) tsfn_.NonBlockingCall();
+    idle_++;  // before the op can settle: a wait started once it has finds this thread free
   }
+  threads_--;
   live_--;
+  if (threads_ == 0) kick_.notify_all();  // the kicker ends with the last waiter thread
   exited_.notify_all();
 }
 
@@ -72,19 +122,16 @@ void WaiterPool::Stop(BlockingOp* op, const char* code) {
     }
   }
   if (op->executing_) {
+    // The kicker is running (an op is executing, so a waiter thread is): it repeats the signal
+    // until the op has left its call.
     InterruptThread(op->thread_);
-    if (!kicking_) {
-      kicking_ = true;
-      live_++;
-      std::thread(&WaiterPool::Kicker, this).detach();
-    }
+    kick_.notify_all();
   }
 }
 
 void WaiterPool::Kicker() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
-    kick_.wait_for(lock, kKickInterval);
     bool any = false;
     for (BlockingOp* op : owned_) {
       if (op->executing_ && op->StopRequested()) {
@@ -92,9 +139,14 @@ void WaiterPool::Kicker() {
         any = true;
       }
     }
-    if (!any) break;
+    if (shutdown_ || (!any && threads_ == 0)) break;
+    if (any) {
+      kick_.wait_for(lock, kKickInterval);
+    } else {
+      kick_.wait(lock);
+    }
   }
-  kicking_ = false;
+  kicker_ = false;
   live_--;
   exited_.notify_all();
 }
@@ -128,8 +180,30 @@ void WaiterPool::Drain(Napi::Env env, Napi::Function, WaiterPool* pool, void*) {
     std::unique_ptr<BlockingOp> owned(op);
     if (op->referenced_) pool->AdjustRef(-1);
     Napi::HandleScope scope(env);
-    op->Settle(env);
+    if (op->startError_.code != 0) {
+      SettleUnstarted(env, op);
+    } else {
+      op->Settle(env);
+    }
   }
+}
+
+void WaiterPool::SettleUnstarted(Napi::Env env, BlockingOp* op) {
+  Napi::Error error = SystemError(env, op->startError_);
+  if (op->startLimit_ > 0) {
+    error.Set("message", error.Message() + " (ipckit's limit of " + std::to_string(op->startLimit_) +
+                             " waiter threads for this JavaScript thread is reached: each pending wait holds one; "
+                             "IPCKIT_MAX_WAITER_THREADS sets the limit)");
+  }
+  // Settle() is the op's only way to let go of its handle (every kind unregisters there), and it
+  // rejects as for a stop. It gets a stand-in promise that nobody sees, with a handler so its
+  // rejection is not reported as unhandled; the caller's promise gets the start error.
+  Napi::Promise::Deferred caller = op->deferred_;
+  op->deferred_ = Napi::Promise::Deferred::New(env);
+  Napi::Promise standIn = op->deferred_.Promise();
+  standIn.Catch(Napi::Function::New(env, [](const Napi::CallbackInfo&) {}));
+  op->Settle(env);
+  caller.Reject(error.Value());
 }
 
 void WaiterPool::Shutdown() {

@@ -17,6 +17,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/errors.h"
+
 namespace ipckit {
 
 class WaiterPool;
@@ -50,16 +52,23 @@ class BlockingOp {
   bool referenced_ = true;      // JS thread only
   bool executing_ = false;      // under the pool's mutex
   std::thread::native_handle_type thread_{};  // valid while executing_
+  // Set when no thread could be had for the op: it never runs, and settles with this error.
+  OsError startError_{0, nullptr, std::string()};
+  int startLimit_ = 0;          // ipckit's limit, when that (not the OS) refused the thread
 };
 
 // Per-environment pool of waiter threads. Threads are started on demand (every pending operation
 // has a thread of its own, so one long wait never delays another) and linger briefly when idle.
+// At most MaxWaiterThreads() of them: an operation that finds them all busy, or that the OS
+// refuses a thread, fails at once with EAGAIN rather than waiting for a thread whose wait may
+// never end.
 class WaiterPool {
  public:
   explicit WaiterPool(Napi::Env env);
   ~WaiterPool();
 
-  // Starts `op` on a waiter thread; the pool owns it until it is settled.
+  // Starts `op` on a waiter thread; the pool owns it until it is settled. Never throws: an op
+  // that gets no thread settles (through Settle(), then rejecting with EAGAIN) like any other.
   void Submit(std::unique_ptr<BlockingOp> op, bool referenced);
   // Asks a pending op to stop; it settles (rejecting with `code`) unless it completed first.
   void Stop(BlockingOp* op, const char* code);
@@ -71,10 +80,19 @@ class WaiterPool {
  private:
   static void Drain(Napi::Env env, Napi::Function, WaiterPool* pool, void*);
   using Tsfn = Napi::TypedThreadSafeFunction<WaiterPool, void, Drain>;
+  static void ThreadEntry(void* pool) { static_cast<WaiterPool*>(pool)->ThreadMain(); }
+  static void KickerEntry(void* pool) { static_cast<WaiterPool*>(pool)->Kicker(); }
   void ThreadMain();
+  // Under the mutex: starts one more waiter thread (and the kicker first, if it is not running).
+  // False, with `op`'s start error set, if the limit is reached or the OS refuses a thread.
+  bool StartWaiterLocked(BlockingOp* op);
+  // Settles an op that never ran with its start error.
+  static void SettleUnstarted(Napi::Env env, BlockingOp* op);
   void AdjustRef(int delta);
   // A stop signal can land just before the thread enters its call; this thread re-sends it
-  // every millisecond until each stopped op has left its call.
+  // every millisecond until each stopped op has left its call. It runs whenever a waiter thread
+  // does (it is started before the first one and ends after the last), so a stop never needs a
+  // new thread and always completes, even when no thread can be created any more.
   void Kicker();
 
   Napi::Env env_;
@@ -87,11 +105,17 @@ class WaiterPool {
   std::deque<BlockingOp*> queue_;
   std::deque<BlockingOp*> done_;
   std::unordered_set<BlockingOp*> owned_;
+  const int maxThreads_;
   int idle_ = 0;
-  int live_ = 0;
+  int threads_ = 0;  // waiter threads
+  int live_ = 0;     // waiter threads and the kicker
   bool shutdown_ = false;
-  bool kicking_ = false;
+  bool kicker_ = false;
 };
+
+// The most waiter threads one environment may have: IPCKIT_MAX_WAITER_THREADS (read once per
+// process), or 1024.
+int MaxWaiterThreads();
 
 // The waits one handle has in flight on the pool: what every handle's stop(), ref(), unref()
 // and close() do to them. JavaScript thread only.
@@ -166,8 +190,15 @@ class WaitingWrap : public Napi::ObjectWrap<T> {
   }
 };
 
-// Platform hooks (native/posix/interrupt.cc): a signal with a no-op handler, installed without
-// SA_RESTART, makes a blocked system call in the target thread fail with EINTR.
+// Platform hooks (native/posix/interrupt.cc). Starts a detached thread running main(arg), with a
+// stack sized for a thread that only sits in one system call; false, with the failed call in
+// `error`, if the OS refuses one.
+bool StartThread(void (*main)(void*), void* arg, OsError* error);
+// The error of a thread the pool declines to start (its limit is reached), shaped like the OS's
+// own refusal so callers handle both alike.
+OsError NoThreadError();
+// A signal with a no-op handler, installed without SA_RESTART, makes a blocked system call in
+// the target thread fail with EINTR.
 void PrepareInterrupts();
 void InterruptThread(std::thread::native_handle_type thread);
 std::thread::native_handle_type CurrentThread();

@@ -1,5 +1,8 @@
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+
+#include <new>
 
 #include "common/waiter.h"
 
@@ -7,12 +10,55 @@ namespace ipckit {
 
 namespace {
 
+// Waiter threads sit in one system call and the kicker in a condition variable; glibc's default
+// stack (RLIMIT_STACK, usually 8 MiB) is address space they never touch, reserved once per
+// pending wait. 256 KiB leaves ample room for the calls, the no-op signal handler and glibc's
+// static TLS, which it carves out of the same block.
+constexpr size_t kStackSize = 256 * 1024;
+
+struct ThreadStart {
+  void (*main)(void*);
+  void* arg;
+};
+
+void* RunThread(void* start) {
+  ThreadStart copy = *static_cast<ThreadStart*>(start);
+  delete static_cast<ThreadStart*>(start);
+  copy.main(copy.arg);
+  return nullptr;
+}
+
+int CreateDetached(ThreadStart* start, size_t stackSize) {
+  pthread_attr_t attr;
+  int error = pthread_attr_init(&attr);
+  if (error != 0) return error;
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  if (stackSize != 0) pthread_attr_setstacksize(&attr, stackSize);
+  pthread_t thread;
+  error = pthread_create(&thread, &attr, RunThread, start);
+  pthread_attr_destroy(&attr);
+  return error;
+}
+
 // A real-time signal well away from the ones glibc and Node use.
 int WakeSignal() { return SIGRTMAX - 4; }
 
 void OnWakeSignal(int) {}
 
 }  // namespace
+
+bool StartThread(void (*main)(void*), void* arg, OsError* error) {
+  auto* start = new (std::nothrow) ThreadStart{main, arg};
+  int code = start == nullptr ? ENOMEM : CreateDetached(start, kStackSize);
+  // EINVAL: a libc whose minimum stack (static TLS included) is larger; take its default.
+  if (code == EINVAL) code = CreateDetached(start, 0);
+  if (code == 0) return true;
+  delete start;
+  *error = OsError{code, "pthread_create", std::string()};
+  return false;
+}
+
+OsError NoThreadError() { return OsError{EAGAIN, "pthread_create", std::string()}; }
 
 void PrepareInterrupts() {
   // Process-wide, idempotent: installing the same no-op handler again changes nothing. Leave a

@@ -1,14 +1,23 @@
-// POSIX named semaphores (sem_open and friends). Posts and non-waiting takes run on the JavaScript
-// thread; async waits block in sem_wait on the addon's own waiter threads; waitSync blocks the
-// calling thread in sem_clockwait against the monotonic clock.
+// POSIX named semaphores (the objects of sem_open and friends). Posts and non-waiting takes run on
+// the JavaScript thread; async waits block in sem_wait on the addon's own waiter threads; waitSync
+// blocks the calling thread in sem_clockwait against the monotonic clock.
+//
+// The semaphore files are opened and mapped here rather than by glibc's sem_open, which maps
+// sizeof(sem_t) of whatever file sits at the name without checking its size: anyone can plant an
+// empty /dev/shm/sem.NAME, and the first post through such a mapping raises SIGBUS. The file
+// layout is glibc's own (a sem_t at offset 0, made by sem_init with pshared set), so C's sem_open
+// and ipckit open each other's semaphores.
 #include "posix/named_sem.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <semaphore.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdint>
@@ -30,13 +39,13 @@ constexpr uint32_t kExclusive = 2;
 // Where glibc keeps named semaphores: sem_open("/jobs") is the file /dev/shm/sem.jobs.
 std::string SemaphorePath(const std::string& name) { return "/dev/shm/sem." + name.substr(1); }
 
-// One sem_open() of a name. sem_close unmaps the sem_t once this process holds no other opening
-// of the name, so it must not run while a waiter thread is still inside sem_wait on it: the
-// handle and every pending wait share this owner, and the last one to let go closes it.
+// One mapping of a semaphore file. munmap must not run while a waiter thread is still inside
+// sem_wait on it: the handle and every pending wait share this owner, and the last one to let go
+// unmaps it.
 class SemOwner {
  public:
   explicit SemOwner(sem_t* sem) : sem_(sem) {}
-  ~SemOwner() { sem_close(sem_); }
+  ~SemOwner() { munmap(sem_, sizeof(sem_t)); }
   SemOwner(const SemOwner&) = delete;
   SemOwner& operator=(const SemOwner&) = delete;
   sem_t* get() const { return sem_; }
@@ -44,6 +53,105 @@ class SemOwner {
  private:
   sem_t* sem_;
 };
+
+// What opening or creating a name came to: a mapped semaphore, an OS error, or a file at the name
+// that is not a semaphore.
+struct Opened {
+  sem_t* sem = nullptr;
+  int error = 0;         // errno, when sem is null and `invalid` is empty
+  std::string invalid;   // why the file is not a semaphore, when sem is null and error is 0
+};
+
+Opened Failed(int error) {
+  Opened result;
+  result.error = error;
+  return result;
+}
+
+Opened Invalid(const std::string& path, const std::string& why) {
+  Opened result;
+  result.invalid = path + " " + why;
+  return result;
+}
+
+const char* FileKind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  return "not a regular file";
+}
+
+sem_t* MapSemaphore(int fd) {
+  void* mapped = mmap(nullptr, sizeof(sem_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  return mapped == MAP_FAILED ? nullptr : static_cast<sem_t*>(mapped);
+}
+
+// Opens the semaphore file of an existing name and maps its sem_t, refusing anything that is not
+// a regular file of at least sizeof(sem_t) bytes (as much as can be checked: a semaphore has no
+// magic number).
+Opened OpenExisting(const std::string& name) {
+  const std::string path = SemaphorePath(name);
+  // O_NOFOLLOW as glibc's sem_open: a link planted at the name never redirects us. O_NONBLOCK and
+  // O_NOCTTY so that a FIFO or device planted there cannot block us or become our terminal
+  // before fstat says what it is.
+  int fd = open(path.c_str(), O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ELOOP) return Invalid(path, "is a symbolic link (never followed)");
+    if (errno == EISDIR) return Invalid(path, "is a directory");
+    return Failed(errno);
+  }
+  struct stat st;
+  Opened result;
+  if (fstat(fd, &st) != 0) {
+    result = Failed(errno);
+  } else if (!S_ISREG(st.st_mode)) {
+    result = Invalid(path, std::string("is ") + FileKind(st.st_mode));
+  } else if (st.st_size < static_cast<off_t>(sizeof(sem_t))) {
+    result = Invalid(path, "holds " + std::to_string(st.st_size) + " bytes, and a semaphore (sizeof(sem_t)) takes " +
+                               std::to_string(sizeof(sem_t)));
+  } else {
+    // A file made by ftruncate has no page behind its bytes yet, and on a full /dev/shm the
+    // first touch of the mapping would raise SIGBUS instead of failing. Allocating the range
+    // changes nothing where it is already allocated; a filesystem without fallocate is left alone.
+    if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, sizeof(sem_t)) != 0 && errno != EOPNOTSUPP && errno != ENOSYS) {
+      result = Failed(errno);
+    } else if ((result.sem = MapSemaphore(fd)) == nullptr) {
+      result = Failed(errno);
+    }
+  }
+  close(fd);
+  return result;
+}
+
+// Creates the semaphore file exclusively, as glibc's sem_open does: the sem_t is built in a file
+// of its own under a temporary name and then linked in, so no one ever opens a half-made one,
+// and link() fails with EEXIST if the name exists. The mode is set exactly (not narrowed by the
+// umask) before the name appears.
+Opened CreateExclusive(const std::string& name, mode_t mode, unsigned initial) {
+  std::string temp = "/dev/shm/.ipckit-sem-XXXXXX";
+  int fd = mkostemp(temp.data(), O_CLOEXEC);
+  if (fd < 0) return Failed(errno);
+  Opened result;
+  // Blocks reserved before mapping, so a full /dev/shm fails here with ENOSPC instead of raising
+  // SIGBUS when sem_init touches the page.
+  int reserved = 0;
+  if (fchmod(fd, mode) != 0) {
+    result = Failed(errno);
+  } else if ((reserved = posix_fallocate(fd, 0, sizeof(sem_t))) != 0) {
+    result = Failed(reserved);
+  } else if ((result.sem = MapSemaphore(fd)) == nullptr) {
+    result = Failed(errno);
+  } else if (sem_init(result.sem, 1, initial) != 0 || link(temp.c_str(), SemaphorePath(name).c_str()) != 0) {
+    int error = errno;
+    munmap(result.sem, sizeof(sem_t));
+    result = Failed(error);
+  }
+  unlink(temp.c_str());
+  close(fd);
+  return result;
+}
 
 timespec AddMilliseconds(timespec base, double ms) {
   int64_t ns = static_cast<int64_t>(std::llround(ms * 1e6));
@@ -112,7 +220,7 @@ class NamedSemaphore : public WaitingWrap<NamedSemaphore>, public Closeable {
     }
     Pending* pending = info[0].As<Napi::External<Pending>>().Data();
     sem_ = std::make_shared<SemOwner>(pending->sem);
-    pending->sem = SEM_FAILED;  // owned here from now on
+    pending->sem = nullptr;  // owned here from now on
     name_ = pending->name;
     created_ = pending->created;
     info.This().As<Napi::Object>().TypeTag(&kTypeTag);
@@ -202,7 +310,7 @@ class NamedSemaphore : public WaitingWrap<NamedSemaphore>, public Closeable {
 
 
 
-  // Stops every pending wait and lets go of this handle's share of the semaphore; sem_close runs
+  // Stops every pending wait and lets go of this handle's share of the semaphore; it is unmapped
   // once the stopped waits have left sem_wait and settled.
   Napi::Value Close(const Napi::CallbackInfo& info) {
     if (closed_) return info.Env().Undefined();
@@ -280,38 +388,37 @@ Napi::Value OpenSemaphore(const Napi::CallbackInfo& info) {
   uint32_t flags = info[1].As<Napi::Number>().Uint32Value();
   mode_t mode = static_cast<mode_t>(info[2].As<Napi::Number>().Uint32Value() & 0777);
   unsigned initial = info[3].As<Napi::Number>().Uint32Value();
-  sem_t* sem = SEM_FAILED;
+  Opened opened;
   bool created = false;
   if (flags & kCreate) {
     // Create exclusively first, so `created` is known for certain; for openOrCreate, a name that
     // exists is opened instead, and one unlinked in between is created again.
     for (int attempt = 0; attempt < 16; attempt++) {
-      sem = sem_open(name.c_str(), O_CREAT | O_EXCL, mode, initial);
-      if (sem != SEM_FAILED) {
+      opened = CreateExclusive(name, mode, initial);
+      if (opened.sem != nullptr) {
         created = true;
         break;
       }
-      if (errno != EEXIST || (flags & kExclusive)) break;
-      sem = sem_open(name.c_str(), 0);
-      if (sem != SEM_FAILED || errno != ENOENT) break;
+      if (opened.error != EEXIST || (flags & kExclusive)) break;
+      opened = OpenExisting(name);
+      if (opened.sem != nullptr || opened.error != ENOENT) break;
     }
   } else {
-    sem = sem_open(name.c_str(), 0);
+    opened = OpenExisting(name);
   }
-  if (sem == SEM_FAILED) Throw(SystemError(env, LastOsError("sem_open", name)));
-  // sem_open's mode is filtered by the umask; the caller asked for exactly `mode`. Only a
-  // semaphore this call created is changed.
-  if (created && chmod(SemaphorePath(name).c_str(), mode) != 0) {
-    OsError error = LastOsError("chmod", name);
-    sem_close(sem);
-    sem_unlink(name.c_str());
-    Throw(SystemError(env, error));
+  if (opened.sem == nullptr) {
+    // Neither repaired nor replaced: the file may be someone's, and it is not ours to change.
+    if (!opened.invalid.empty()) {
+      Throw(LibraryError(env, ErrorKind::kError, "ERR_IPC_INVALID_OBJECT", "'" + name + "' is not a semaphore: " + opened.invalid));
+    }
+    // Reported as sem_open whichever step failed, as glibc's sem_open reports them to C.
+    Throw(SystemError(env, OsError{opened.error, "sem_open", name}));
   }
-  NamedSemaphore::Pending pending{sem, name, created};
+  NamedSemaphore::Pending pending{opened.sem, name, created};
   try {
     return Addon::Of(env).namedSemaphoreClass.New({Napi::External<NamedSemaphore::Pending>::New(env, &pending)});
   } catch (...) {
-    if (pending.sem != SEM_FAILED) sem_close(pending.sem);
+    if (pending.sem != nullptr) munmap(pending.sem, sizeof(sem_t));
     throw;
   }
 }
