@@ -1,4 +1,4 @@
-import { CONSTRUCT, invalidArgValue, ErrorCodes } from './errors';
+import { CONSTRUCT, constructing, ErrorCodes, invalidArgValue } from './errors';
 import { nativeSync, timeoutMs } from './futex';
 import type { Mapping } from './mapping';
 import { SharedObject } from './shared-object';
@@ -16,7 +16,7 @@ const TIMED_OUT = 2;
  */
 export class Barrier extends SharedObject {
   private constructor(token: symbol, memory: Mapping, byteOffset: number) {
-    super(token, memory, byteOffset);
+    super(constructing(token), memory, byteOffset);
   }
 
   /** The object's size in bytes (32). */

@@ -1,4 +1,4 @@
-import { CONSTRUCT, invalidArgType, invalidArgValue, IpcError, ErrorCodes } from './errors';
+import { CONSTRUCT, constructing, ErrorCodes, invalidArgType, invalidArgValue, IpcError } from './errors';
 import { nativeSync, timeoutMs, type WaitResult } from './futex';
 import type { Mapping } from './mapping';
 import { Mutex, mutexState } from './mutex';
@@ -18,7 +18,7 @@ const OWNER_DIED = 2;
  */
 export class Condition extends SharedObject {
   private constructor(token: symbol, memory: Mapping, byteOffset: number) {
-    super(token, memory, byteOffset);
+    super(constructing(token), memory, byteOffset);
   }
 
   /** The object's size in bytes (32). */

@@ -83,6 +83,15 @@ function coded<E extends Error>(error: E, code: string): ErrorWithCode<E> {
  */
 export const CONSTRUCT: unique symbol = Symbol('ipckit construct');
 
+/**
+ * @internal A subclass passes `super(constructing(token), ...)`: the check runs before the other
+ * arguments are evaluated, which may already fail on what an outside caller passed.
+ */
+export function constructing(token: unknown): symbol {
+  if (token !== CONSTRUCT) throw illegalConstructor();
+  return token;
+}
+
 /** @internal As Node's own classes do: `new` on a class made only by its factories. */
 export function illegalConstructor(): ErrorWithCode<TypeError> {
   return coded(new TypeError('Illegal constructor: use the static create()/open() functions'), 'ERR_ILLEGAL_CONSTRUCTOR');

@@ -1,6 +1,6 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { binding } from './binding';
-import { CONSTRUCT, unsupportedPlatform } from './errors';
+import { CONSTRUCT, constructing, unsupportedPlatform } from './errors';
 import { Mapping } from './mapping';
 import { validateBoolean, validateInteger, validateMode, validateObject, validateString } from './validate';
 import { invalidArgValue } from './errors';
@@ -30,7 +30,7 @@ export class MappedFile extends Mapping {
   readonly #path: string;
 
   private constructor(token: symbol, native: ReturnType<NonNullable<typeof binding.openFile>>, path: string) {
-    super(token, native, `mapped file '${path}'`);
+    super(constructing(token), native, `mapped file '${path}'`);
     this.#path = path;
   }
 

@@ -1,7 +1,7 @@
 // What both kinds of message queue share: ordered sends with a non-waiting fast path, receives
 // that try first and wait only when the queue is empty, timeouts, aborts, close, ref/unref and
 // async iteration. The kind-specific classes supply the native calls.
-import { closedError, invalidArgType, invalidArgValue, IpcError, ErrorCodes } from './errors';
+import { closedError, constructing, ErrorCodes, invalidArgType, invalidArgValue, IpcError } from './errors';
 import { validateInteger } from './validate';
 import { WaitingHandle, type NativeWaitingHandle } from './handle';
 import { abortedError, timeoutError, validateWaitOptions, type WaitOptions } from './waiting';
@@ -139,7 +139,7 @@ export abstract class MessageQueueBase<M> extends WaitingHandle implements Async
   readonly #what: string;
 
   protected constructor(token: symbol, handle: NativeWaitingHandle, what: string) {
-    super(token, handle, what);
+    super(constructing(token), handle, what);
     this.#what = what;
   }
 

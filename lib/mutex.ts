@@ -1,4 +1,4 @@
-import { closedError, CONSTRUCT, invalidArgValue, IpcError, ErrorCodes } from './errors';
+import { closedError, CONSTRUCT, constructing, ErrorCodes, invalidArgValue, IpcError } from './errors';
 import { nativeSync, timeoutMs } from './futex';
 import { onMappingClose, slotOfClosed, type Mapping } from './mapping';
 import { SharedObject } from './shared-object';
@@ -40,7 +40,7 @@ export class Mutex extends SharedObject {
   #queue: (() => void)[] = [];
 
   private constructor(token: symbol, memory: Mapping, byteOffset: number) {
-    super(token, memory, byteOffset);
+    super(constructing(token), memory, byteOffset);
   }
 
   /** The object's size in bytes (64). */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { binding, QueueFlags, type NativePosixQueue } from './binding';
-import { CONSTRUCT, type SystemError, unsupportedPlatform } from './errors';
+import { CONSTRUCT, constructing, type SystemError, unsupportedPlatform } from './errors';
 import { MessageQueueBase, ReceiveArea, toBytes, type MessageData, type ReceiveWaitOptions, type SendBackend } from './message-queue';
 import { posixName } from './names';
 import { validateInteger, validateMode, validateObject } from './validate';
@@ -116,7 +116,7 @@ export class PosixMessageQueue extends MessageQueueBase<PosixMessage> {
   readonly #messageSize: number;
 
   private constructor(token: symbol, handle: NativePosixQueue, name: string) {
-    super(token, handle, `POSIX message queue '${name}'`);
+    super(constructing(token), handle, `POSIX message queue '${name}'`);
     this.#native = handle;
     this.#messageSize = handle.messageSize;
     this.#name = name;

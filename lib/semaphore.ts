@@ -1,6 +1,6 @@
 import { WaitingHandle } from './handle';
 import { binding, SemaphoreFlags, type NativeSemaphore } from './binding';
-import { CONSTRUCT, invalidArgValue, unsupportedPlatform } from './errors';
+import { CONSTRUCT, constructing, invalidArgValue, unsupportedPlatform } from './errors';
 import { posixName } from './names';
 import { validateInteger, validateMode, validateObject } from './validate';
 import { abortedError, timeoutError, validateWaitOptions, type WaitOptions } from './waiting';
@@ -54,7 +54,7 @@ export class Semaphore extends WaitingHandle {
   #waiting = 0;
 
   private constructor(token: symbol, handle: NativeSemaphore, name: string) {
-    super(token, handle, `semaphore '${name}'`);
+    super(constructing(token), handle, `semaphore '${name}'`);
     this.#native = handle;
     this.#name = name;
   }

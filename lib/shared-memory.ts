@@ -1,6 +1,6 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { binding, ShmFlags, type NativeMapping } from './binding';
-import { CONSTRUCT, unsupportedPlatform } from './errors';
+import { CONSTRUCT, constructing, unsupportedPlatform } from './errors';
 import { Mapping } from './mapping';
 import { posixName } from './names';
 import { validateBoolean, validateInteger, validateMode, validateObject } from './validate';
@@ -50,7 +50,7 @@ export class SharedMemory extends Mapping {
   readonly #name: string;
 
   private constructor(token: symbol, native: NativeMapping, name: string) {
-    super(token, native, `shared memory object '${name}'`);
+    super(constructing(token), native, `shared memory object '${name}'`);
     this.#name = name;
   }
 

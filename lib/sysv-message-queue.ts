@@ -1,5 +1,5 @@
 import { binding, QueueFlags, type NativeSysVQueue } from './binding';
-import { CONSTRUCT, invalidArgValue, outOfRange, unsupportedPlatform } from './errors';
+import { CONSTRUCT, constructing, invalidArgValue, outOfRange, unsupportedPlatform } from './errors';
 import { MessageQueueBase, ReceiveArea, toBytes, type MessageData, type ReceiveWaitOptions, type SendBackend } from './message-queue';
 import { keyLabel, validateKey } from './sysv-key';
 import { validateBoolean, validateInteger, validateMode, validateObject, validateString } from './validate';
@@ -76,7 +76,7 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
   readonly #msgmax: number;
 
   private constructor(token: symbol, handle: NativeSysVQueue, key: number) {
-    super(token, handle, `System V message queue ${keyLabel(key)}`);
+    super(constructing(token), handle, `System V message queue ${keyLabel(key)}`);
     this.#native = handle;
     this.#msgmax = handle.msgmax;
     this.#key = key;

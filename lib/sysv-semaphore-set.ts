@@ -1,6 +1,6 @@
 import { WaitingHandle } from './handle';
 import { binding, QueueFlags, SemOpFlags, type NativeSysVSemaphoreSet } from './binding';
-import { CONSTRUCT, invalidArgType, invalidArgValue, unsupportedPlatform } from './errors';
+import { CONSTRUCT, constructing, invalidArgType, invalidArgValue, unsupportedPlatform } from './errors';
 import { keyLabel, validateKey } from './sysv-key';
 import { validateBoolean, validateInteger, validateMode, validateObject } from './validate';
 import { abortedError, timeoutError, validateWaitOptions, type WaitOptions } from './waiting';
@@ -99,7 +99,7 @@ export class SysVSemaphoreSet extends WaitingHandle {
   readonly #key: number;
 
   private constructor(token: symbol, handle: NativeSysVSemaphoreSet, key: number) {
-    super(token, handle, `System V semaphore set ${keyLabel(key)}`);
+    super(constructing(token), handle, `System V semaphore set ${keyLabel(key)}`);
     this.#native = handle;
     this.#key = key;
   }
