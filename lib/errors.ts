@@ -33,6 +33,7 @@ export const ErrorCodes = {
 export class IpcError extends Error {
   readonly code: string;
   constructor(code: string, message: string) {
+    if (typeof code !== 'string') throw invalidArgType('code', 'of type string', code);
     super(message);
     this.name = 'IpcError';
     this.code = code;
