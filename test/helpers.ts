@@ -69,7 +69,16 @@ export function runNode(script: string, args: string[], options: SpawnOptions & 
 }
 
 let scratch: string | undefined;
-/** A private temporary folder for this test file, removed at exit. */
+// jest evaluates this module once per test file, at collection time, so the hook below belongs
+// to the file that imported it (process 'exit' never fires inside a jest test environment).
+if (typeof afterAll === 'function') {
+  afterAll(() => {
+    if (scratch !== undefined) fs.rmSync(scratch, { recursive: true, force: true });
+    scratch = undefined;
+  });
+}
+
+/** A private temporary folder for this test file, removed after its last test. */
 export function scratchDir(): string {
   if (scratch === undefined) {
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'ipckit-test-'));
