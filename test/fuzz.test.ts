@@ -24,13 +24,18 @@ const runs = Number(process.env.FUZZ_RUNS ?? 40);
 // Under a sanitizer everything is slower: give waits longer to settle.
 const sanitized = /libasan/.test(process.env.LD_PRELOAD ?? '');
 const env: Record<string, string> = sanitized ? { FUZZ_GRACE_MS: '10000', FUZZ_STALL_MS: '60000' } : {};
+// Other knobs of test/fixtures/fuzz/child.js (FUZZ_SURVEY, FUZZ_PATH, FUZZ_STEPS, ...) pass through,
+// and show in the replay commands.
+for (const [k, v] of Object.entries(process.env)) {
+  if (k.startsWith('FUZZ_') && !['FUZZ_SEED', 'FUZZ_RUNS', 'FUZZ_MINIMISE_MS'].includes(k) && v !== undefined) env[k] = v;
+}
 // A crash is replayed and minimised in fresh processes, for at most this long.
 const minimiseMs = Number(process.env.FUZZ_MINIMISE_MS ?? 30000);
 
 test(`random calls and interleavings over the whole public surface (FUZZ_SEED=${seed} FUZZ_RUNS=${runs})`, async () => {
   const result = await fuzz({ seed, runs, env, minimiseMs, timeoutMs: 20 * 60 * 1000 });
-  console.log(result.message);
   if (!result.ok) throw new Error(result.message);
+  console.log(result.message);
 }, 30 * 60 * 1000);
 
 // ASan reserves terabytes of address space for its shadow memory: an address-space cap cannot be
@@ -40,11 +45,11 @@ const capWorks = !sanitized && spawnSync('prlimit', ['--version']).status === 0;
   const result = await fuzz({
     seed,
     runs: Math.max(3, Math.ceil(runs / 5)),
-    env: { FUZZ_AS_HEADROOM_MB: '256', FUZZ_STEPS: '25' },
+    env: { ...env, FUZZ_AS_HEADROOM_MB: '256', FUZZ_STEPS: '25' },
     minimiseMs,
     timeoutMs: 10 * 60 * 1000,
     label: ' (address space capped)',
   });
-  console.log(result.message);
   if (!result.ok) throw new Error(result.message);
+  console.log(result.message);
 }, 20 * 60 * 1000);
