@@ -29,8 +29,9 @@ const env: Record<string, string> = sanitized ? { FUZZ_GRACE_MS: '10000', FUZZ_S
 for (const [k, v] of Object.entries(process.env)) {
   if (k.startsWith('FUZZ_') && !['FUZZ_SEED', 'FUZZ_RUNS', 'FUZZ_MINIMISE_MS'].includes(k) && v !== undefined) env[k] = v;
 }
-// A crash is replayed and minimised in fresh processes, for at most this long.
-const minimiseMs = Number(process.env.FUZZ_MINIMISE_MS ?? 30000);
+// A crash is replayed and minimised in fresh processes, and another failure shrunk by fast-check,
+// for at most this long each.
+const minimiseMs = Number(process.env.FUZZ_MINIMISE_MS ?? 20000);
 
 test(`random calls and interleavings over the whole public surface (FUZZ_SEED=${seed} FUZZ_RUNS=${runs})`, async () => {
   const result = await fuzz({ seed, runs, env, minimiseMs, timeoutMs: 20 * 60 * 1000 });
@@ -45,8 +46,8 @@ const capWorks = !sanitized && spawnSync('prlimit', ['--version']).status === 0;
   const result = await fuzz({
     seed,
     runs: Math.max(3, Math.ceil(runs / 5)),
-    env: { ...env, FUZZ_AS_HEADROOM_MB: '256', FUZZ_STEPS: '25' },
-    minimiseMs,
+    env: { ...env, FUZZ_AS_HEADROOM_MB: '256', FUZZ_STEPS: '25', FUZZ_SHRINK_MS: '5000' },
+    minimiseMs: Math.min(minimiseMs, 10000),
     timeoutMs: 10 * 60 * 1000,
     label: ' (address space capped)',
   });
