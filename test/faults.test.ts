@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Barrier, Condition, ErrorCodes, Mutex, PosixMessageQueue, Semaphore, SharedMemory, SysVMessageQueue, SysVSemaphoreSet, wake, waitAsync } from '../lib';
-import { compileC, fixtures, kill, repoRoot, shmNames, sysvKey, thrown, uniqueName } from './helpers';
+import { compileC, eventually, fixtures, kill, repoRoot, shmNames, sysvKey, thrown, uniqueName } from './helpers';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { makeMessage, checkMessage } = require('./fixtures/mq-message') as {
@@ -29,8 +29,6 @@ const rejection = (promise: Promise<unknown>) => promise.then(() => { throw new 
 
 // x86_64 system call numbers, as /proc/PID/task/TID/syscall reports them.
 const SYS = { semop: 65, msgsnd: 69, msgrcv: 70, futex: 202, semtimedop: 220, mqTimedSend: 242, mqTimedReceive: 243 } as const;
-// Bounded polling: generous, since two cores are shared with other test runs.
-const POLL_LIMIT_MS = 30000;
 
 // ---- what is cleaned up after every test, whether it passed or not ----
 
@@ -191,13 +189,8 @@ function addressesOf(pid: number, file: string, fileOffset: number): bigint[] {
   return found;
 }
 
-async function until(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + POLL_LIMIT_MS;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`never happened: ${what}`);
-    await delay(5);
-  }
-}
+// Polling with no deadline of its own: the test's timeout is the only clock (see eventually()).
+const until = (what: string, check: () => boolean): Promise<void> => eventually(what, check);
 
 /** Resolves once a thread of `pid` sleeps in futex() on byte `offset` of `file` (or on any byte of [offset, offset + size)). */
 function sleepingOn(pid: number, file: string, offset: number, size = 4): Promise<void> {

@@ -88,6 +88,26 @@ export function scratchDir(): string {
   return scratch;
 }
 
+// Tests end; polls started by them must not go on (they would keep the worker busy for good).
+let testGeneration = 0;
+afterEach(() => {
+  testGeneration += 1;
+});
+
+/**
+ * Resolves once `check()` holds, polling every `intervalMs`. No deadline of its own (the machines
+ * are shared and a child may take any time to get somewhere): the test's timeout is the only
+ * clock, and a poll whose test has ended stops with an error naming `what`.
+ */
+export async function eventually(what: string, check: () => boolean, intervalMs = 5): Promise<void> {
+  const generation = testGeneration;
+  for (;;) {
+    if (generation !== testGeneration) throw new Error(`never happened before the test ended: ${what}`);
+    if (check()) return;
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
 /** Compiles one of test/c/*.c with the system's cc and returns the executable's path. */
 export function compileC(source: string, extraArgs: string[] = []): string {
   const output = path.join(scratchDir(), path.basename(source, '.c'));

@@ -59,7 +59,7 @@ test('worker threads: the addon loads in two at once, maps there, and leaked han
 });
 
 test('workers ended or terminated with queue waits pending: waiter threads exit, descriptors close, queues stay usable', async () => {
-  const result = await runNode('queue-worker-teardown.js', []);
+  const result = await runNode('queue-worker-teardown.js', [], { timeout: 50000 });
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
   const report = JSON.parse(result.stdout);

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Barrier, Condition, Mutex, SharedMemory, wait, waitAsync } from '../lib';
-import { fixtures, kill, shmNames, thrown } from './helpers';
+import { eventually, fixtures, kill, shmNames, thrown } from './helpers';
 
 const newName = shmNames('safety');
 
@@ -20,12 +20,8 @@ const settled = <T>(promise: Promise<T>) => {
   return state;
 };
 const tick = (ms = 20) => new Promise((resolve) => setTimeout(resolve, ms));
-async function until(check: () => boolean, what: string, limitMs = 10000): Promise<void> {
-  for (let waited = 0; !check(); waited += 10) {
-    if (waited > limitMs) throw new Error(`still waiting for ${what}`);
-    await tick(10);
-  }
-}
+// No deadline of its own: the test's timeout is the only clock (see eventually()).
+const until = (check: () => boolean, what: string): Promise<void> => eventually(what, check, 10);
 
 /** A child process running test/fixtures/sync-holder.js on one shared-memory object. */
 class Holder {

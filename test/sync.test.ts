@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Barrier, Condition, ErrorCodes, Mutex, SharedMemory, wait, waitAsync, wake } from '../lib';
-import { compileC, kill, python, repoRoot, run, runNode, shmNames, thrown, type RunResult } from './helpers';
+import { compileC, eventually, kill, python, repoRoot, run, runNode, shmNames, thrown, type RunResult } from './helpers';
 import { spawn } from 'node:child_process';
 
 const newName = shmNames('sync');
@@ -43,12 +43,9 @@ function startPeer(command: string, args: string[], line: string): Promise<{ don
 
 // Wakes `word` until somebody was actually woken (the peer may not be asleep yet).
 async function wakeUntilWoken(words: Int32Array, index: number): Promise<number> {
-  for (let i = 0; i < 500; i++) {
-    const woken = wake(words, index);
-    if (woken > 0) return woken;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error('nobody was waiting');
+  let woken = 0;
+  await eventually(`a waiter on word ${index} to wake`, () => (woken = wake(words, index)) > 0);
+  return woken;
 }
 
 describe('wait / waitAsync / wake', () => {
@@ -56,9 +53,10 @@ describe('wait / waitAsync / wake', () => {
     using shm = memory();
     const words = shm.view(Int32Array);
     expect(wait(words, 0, 1)).toBe('not-equal');
+    // Not early: a lower bound on the monotonic clock (the wait's own), 1 ms for rounding.
     const t0 = performance.now();
     expect(wait(words, 0, 0, { timeout: 50 })).toBe('timed-out');
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(45);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(49);
     expect(await waitAsync(words, 0, 7)).toBe('not-equal');
     expect(await waitAsync(words, 0, 0, { timeout: 30 })).toBe('timed-out');
     expect(await waitAsync(words, 0, 0, { timeout: 0 })).toBe('timed-out');

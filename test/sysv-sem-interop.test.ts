@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { SharedMemory, SysVSemaphoreSet } from '../lib';
-import { compileC, kill, run, runNode, shmNames, startNode, sysvKey, type RunResult } from './helpers';
+import { compileC, eventually, kill, run, runNode, shmNames, startNode, sysvKey, type RunResult } from './helpers';
 
 const SYSV_PYTHON = '/usr/bin/python3'; // Debian's python3-sysv-ipc is installed for this one
 const peerPy = path.join(__dirname, 'python', 'sysv_sem_peer.py');
@@ -33,12 +33,8 @@ function expectOk(result: RunResult, line: string) {
 }
 
 /** Resolves once the kernel counts `n` processes waiting for semaphore `index` to grow. */
-async function waitersReach(set: SysVSemaphoreSet, index: number, n: number): Promise<void> {
-  const deadline = Date.now() + 10000;
-  while (set.stat().waiters[index].forIncrease !== n) {
-    if (Date.now() > deadline) throw new Error(`semaphore ${index} never had ${n} waiters`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+function waitersReach(set: SysVSemaphoreSet, index: number, n: number): Promise<void> {
+  return eventually(`semaphore ${index} has ${n} waiters`, () => set.stat().waiters[index].forIncrease === n);
 }
 
 test('a lock shared by 3 Node processes (op() and opSync()) and a C program counts exactly', async () => {

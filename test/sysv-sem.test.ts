@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SysVSemaphoreSet, ErrorCodes, type SemaphoreOp } from '../lib';
-import { isRoot, run, runAsNobody, stagePackage, sysvKey, thrown } from './helpers';
+import { eventually, isRoot, run, runAsNobody, stagePackage, sysvKey, thrown } from './helpers';
 
 const opened: SysVSemaphoreSet[] = [];
 function track(set: SysVSemaphoreSet): SysVSemaphoreSet {
@@ -34,12 +34,8 @@ function kernelSets(): { key: number; id: number; mode: number; count: number }[
 }
 
 /** Resolves once the kernel counts `n` waiters for an increase (or for zero) on semaphore `index`. */
-async function waitersReach(set: SysVSemaphoreSet, index: number, n: number, kind: 'forIncrease' | 'forZero' = 'forIncrease'): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (set.stat().waiters[index][kind] !== n) {
-    if (Date.now() > deadline) throw new Error(`semaphore ${index} never had ${n} waiters ${kind}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+function waitersReach(set: SysVSemaphoreSet, index: number, n: number, kind: 'forIncrease' | 'forZero' = 'forIncrease'): Promise<void> {
+  return eventually(`semaphore ${index} has ${n} waiters ${kind}`, () => set.stat().waiters[index][kind] === n);
 }
 
 /** Whether a promise is still pending after a moment. */
@@ -128,11 +124,12 @@ describe('values and stat', () => {
   });
 
   test('stat reports size, permissions, times, waiters and the last pid', async () => {
-    const set = fresh(2);
+    // The kernel's times are whole seconds of the same wall clock, read after `before`.
     const before = Math.floor(Date.now() / 1000) * 1000;
+    const set = fresh(2);
     let stat = set.stat();
     expect(stat).toMatchObject({ count: 2, mode: 0o600, uid: process.getuid!(), gid: process.getgid!(), cuid: process.getuid!(), cgid: process.getgid!(), lastOpTime: null });
-    expect(stat.changeTime!.getTime()).toBeGreaterThanOrEqual(before - 1000);
+    expect(stat.changeTime!.getTime()).toBeGreaterThanOrEqual(before);
     expect(stat.waiters).toEqual([
       { index: 0, forIncrease: 0, forZero: 0, lastPid: 0 },
       { index: 1, forIncrease: 0, forZero: 0, lastPid: 0 },
@@ -243,24 +240,28 @@ describe('operations', () => {
     set.set(0, 1);
     set.opSync([P()]);
     expect(set.get(0)).toBe(0);
-    let started = Date.now();
+    // Not early: a lower bound on the monotonic clock (the wait's own), 1 ms for rounding.
+    const started = performance.now();
     expect(thrown(() => set.opSync([P()], { timeout: 80 })).code).toBe(ErrorCodes.TIMEOUT);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(75);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(79);
     expect(thrown(() => set.opSync([P()], { timeout: 0 })).code).toBe(ErrorCodes.TIMEOUT);
     expect(set.stat().waiters[0].forIncrease).toBe(0);
     // A post from another process ends a blocking wait of this thread (the child is started
-    // before the thread blocks, and posts on its own).
+    // before the thread blocks, and posts on its own). The semaphore is 0 and only the child
+    // posts, so the -1 here can only have been applied after the child's +1: the kernel's last
+    // operator is this process, and the value is back at 0 once the child is gone.
     const key = sysvKey();
     const shared = track(SysVSemaphoreSet.create(key, { count: 1 }));
     const poster = run(process.execPath, ['-e', `
       const { SysVSemaphoreSet } = require(${packageDir});
       setTimeout(() => SysVSemaphoreSet.open(${key}).tryOp([{ index: 0, delta: 1 }]), 150);
     `]);
-    started = Date.now();
+    expect(shared.get(0)).toBe(0);
     shared.opSync([P()], { timeout: 10000 });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(100);
+    expect(shared.stat().waiters[0].lastPid).toBe(process.pid);
     expect(await poster).toMatchObject({ code: 0, stderr: '' });
     expect(shared.get(0)).toBe(0);
+    expect(shared.stat().waiters[0].lastPid).toBe(process.pid);
   });
 
   test('a blocking opSync in a worker thread is woken by the main thread', async () => {
@@ -274,9 +275,10 @@ describe('operations', () => {
 describe('waiting: timeouts, aborts, close, removal', () => {
   test('an op times out with ERR_IPC_TIMEOUT and nothing applied; timeout 0 never waits', async () => {
     const set = fresh(2);
-    const started = Date.now();
+    // Not early: a lower bound on the monotonic clock (the timer's own), 1 ms for rounding.
+    const started = performance.now();
     expect((await rejection(set.op([V(1), P(0)], { timeout: 50 }))).code).toBe(ErrorCodes.TIMEOUT);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(49);
     expect(set.getAll()).toEqual([0, 0]);
     expect(set.stat().waiters[0].forIncrease).toBe(0);
     expect((await rejection(set.op([P(0)], { timeout: 0 }))).code).toBe(ErrorCodes.TIMEOUT);
@@ -436,21 +438,23 @@ describe('across users and process lifetime', () => {
   });
 
   test('a pending op on an unref()\'d set lets the process exit; a referenced one keeps it alive', async () => {
+    // What the op was doing when the process exited tells which: an unref()'d process exits with
+    // the op still pending (it would only settle at its timeout), a referenced one only once the
+    // op has timed out. No clock involved.
     const script = (unref: boolean) => `
       const { SysVSemaphoreSet } = require(${packageDir});
       const set = SysVSemaphoreSet.createPrivate({ count: 1 });
-      process.on('exit', () => { set.remove(); console.log('exited'); });
-      set.op([{ index: 0, delta: -1 }], { timeout: 1500 }).catch((e) => console.log(e.code));
+      let op = 'pending';
+      process.on('exit', () => { set.remove(); console.log('exited, op ' + op); });
+      set.op([{ index: 0, delta: -1 }], { timeout: 1500 }).then(() => (op = 'applied'), (e) => (op = e.code));
       ${unref ? 'set.unref();' : ''}
     `;
-    const started = Date.now();
     const unrefd = await run(process.execPath, ['-e', script(true)], { timeout: 10000 });
-    expect(unrefd).toMatchObject({ code: 0, stdout: 'exited\n' });
-    expect(Date.now() - started).toBeLessThan(1400);
+    expect(unrefd).toMatchObject({ code: 0, stdout: 'exited, op pending\n' });
     const refd = await run(process.execPath, ['-e', script(false)], { timeout: 10000 });
-    expect(refd).toMatchObject({ code: 0, stdout: 'ERR_IPC_TIMEOUT\nexited\n' });
+    expect(refd).toMatchObject({ code: 0, stdout: 'exited, op ERR_IPC_TIMEOUT\n' });
     // ref() after unref() keeps it alive again.
     const reref = await run(process.execPath, ['-e', script(true).replace('set.unref();', 'set.unref().ref();')], { timeout: 10000 });
-    expect(reref).toMatchObject({ code: 0, stdout: 'ERR_IPC_TIMEOUT\nexited\n' });
+    expect(reref).toMatchObject({ code: 0, stdout: 'exited, op ERR_IPC_TIMEOUT\n' });
   });
 });
