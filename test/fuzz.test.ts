@@ -40,9 +40,13 @@ test(`random calls and interleavings over the whole public surface (FUZZ_SEED=${
 }, 30 * 60 * 1000);
 
 // ASan reserves terabytes of address space for its shadow memory: an address-space cap cannot be
-// applied to a sanitized process.
-const capWorks = !sanitized && spawnSync('prlimit', ['--version']).status === 0;
-(capWorks ? test : test.skip)(`the same with the address space capped so that waiter threads cannot be created (FUZZ_SEED=${seed})`, async () => {
+// applied to a sanitized process. Opt-in (FUZZ_ADDRESS_CAP=1) otherwise: under the cap, V8's own
+// heap competes with the waiter threads' stacks for the same headroom, and when V8 loses it dies
+// of its own "JavaScript heap out of memory" (seen here in about one run in three), which says
+// nothing about ipckit. Thread exhaustion is tested deterministically by
+// test/waiter-threads.test.ts (RLIMIT_NPROC for an unprivileged user, and ipckit's own cap).
+const capWorks = !sanitized && process.env.FUZZ_ADDRESS_CAP === '1' && spawnSync('prlimit', ['--version']).status === 0;
+(capWorks ? test : test.skip)(`the same with the address space capped so that waiter threads cannot be created (FUZZ_SEED=${seed}; opt-in: FUZZ_ADDRESS_CAP=1)`, async () => {
   const result = await fuzz({
     seed,
     runs: Math.max(3, Math.ceil(runs / 5)),
