@@ -35,7 +35,6 @@ cd "$ROOT"
 # Tests that cannot run under ASan, and why. Each entry: file|test name (a regex)|reason.
 EXCLUDED=(
   "test/shm.test.ts|touching it then raises SIGBUS|expects the process to die by SIGBUS; ASan handles SIGBUS itself (handle_sigbus) and reports it instead"
-  "test/semaphore.test.ts|with the wall clock an hour ahead|runs a Node child with LD_PRELOAD set to its clock shim alone, so libasan is not loaded first and the ASan runtime refuses to start"
   "test/fuzz.test.ts|address space capped|caps RLIMIT_AS a little above the process's size; ASan reserves terabytes of shadow memory, so nothing could run"
   "test/package.test.ts|.|packs and installs a prebuild built without sanitizers: it tests packaging, and the addon it loads is not the sanitized one"
 )

@@ -120,6 +120,14 @@ export function compileC(source: string, extraArgs: string[] = []): string {
 /** The Python that has the standard library's multiprocessing.shared_memory (the first on PATH). */
 export const python = process.env.PYTHON ?? 'python3';
 
+/**
+ * LD_PRELOAD for a child with `library` preloaded, after what this process preloads already (under
+ * scripts/sanitize.sh that is libasan, which must come first in every process).
+ */
+export function preloadWith(library: string): string {
+  return [process.env.LD_PRELOAD, library].filter((part) => part !== undefined && part !== '').join(':');
+}
+
 /** Open descriptors of this process. */
 export function openFdCount(): number {
   return fs.readdirSync('/proc/self/fd').length;

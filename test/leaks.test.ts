@@ -132,15 +132,24 @@ function print(r: Report): void {
   );
 }
 
+// Under scripts/sanitize.sh (libasan preloaded) the loops still run, for the memory errors ASan
+// catches, but memory figures measure ASan itself: freed blocks wait in its quarantine and its
+// shadow pages grow with the heap (seen: +310 MiB of RSS). Descriptors, mappings of ipckit's
+// objects, threads and leftovers are still checked exactly.
+const sanitized = /libasan/.test(process.env.LD_PRELOAD ?? '');
+
 function expectNoLeak(r: Report): void {
   print(r);
+  if (sanitized) console.log(`${r.kind}: RSS, total maps and V8 heap bounds not checked under AddressSanitizer`);
   expect({ fds: r.end.fds, fileMaps: r.end.fileMaps, objectMaps: r.end.objectMaps }).toEqual({ fds: r.start.fds, fileMaps: r.start.fileMaps, objectMaps: r.start.objectMaps });
   expect({ fds: r.final.fds, objectMaps: r.final.objectMaps }).toEqual({ fds: r.base.fds, objectMaps: r.base.objectMaps });
   expect(r.end.threads).toBeLessThanOrEqual(r.start.threads);
-  expect(r.end.maps - r.start.maps).toBeLessThanOrEqual(MAPS_BOUND);
-  expect(r.end.rss - r.start.rss).toBeLessThanOrEqual(RSS_BOUND);
-  expect(r.end.rss - rssAt(r, CYCLES - TAIL)).toBeLessThanOrEqual(RSS_TAIL_BOUND);
-  expect(r.end.heapUsed - r.start.heapUsed).toBeLessThanOrEqual(HEAP_BOUND);
+  if (!sanitized) {
+    expect(r.end.maps - r.start.maps).toBeLessThanOrEqual(MAPS_BOUND);
+    expect(r.end.rss - r.start.rss).toBeLessThanOrEqual(RSS_BOUND);
+    expect(r.end.rss - rssAt(r, CYCLES - TAIL)).toBeLessThanOrEqual(RSS_TAIL_BOUND);
+    expect(r.end.heapUsed - r.start.heapUsed).toBeLessThanOrEqual(HEAP_BOUND);
+  }
   // Nothing left behind under any name the loop used, nor any System V object it made.
   const shmLeft = fs.readdirSync('/dev/shm').filter((n) => r.names.some((name) => n === name.slice(1) || n === `sem.${name.slice(1)}`));
   expect(shmLeft).toEqual([]);

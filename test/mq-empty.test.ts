@@ -2,14 +2,14 @@
 // mq_send's buffer is declared nonnull, and an empty Buffer's data pointer may be NULL.
 import { spawnSync } from 'node:child_process';
 import { PosixMessageQueue } from '../lib';
-import { compileC, runNode, sysvKey, uniqueName } from './helpers';
+import { compileC, preloadWith, runNode, sysvKey, uniqueName } from './helpers';
 
 test('empty messages round-trip through every send and receive path, with no NULL buffer', async () => {
   const guard = compileC('null_buffer_guard.c', ['-shared', '-fPIC']);
   const name = uniqueName('empty');
   const key = sysvKey();
   try {
-    const result = await runNode('empty-messages.js', [name, String(key)], { env: { ...process.env, LD_PRELOAD: guard }, timeout: 30000 });
+    const result = await runNode('empty-messages.js', [name, String(key)], { env: { ...process.env, LD_PRELOAD: preloadWith(guard) }, timeout: 30000 });
     expect(result).toMatchObject({ code: 0, signal: null, stderr: '' });
     const lengths = JSON.parse(result.stdout) as { posix: number[]; sysv: number[] };
     expect(lengths.posix).toEqual([...Array(12).fill(0), 0, 1, 0]);

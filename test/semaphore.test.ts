@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ErrorCodes, Semaphore } from '../lib';
-import { compileC, isRoot, run, runAsNobody, runNode, scratchDir, stagePackage, thrown, uniqueName } from './helpers';
+import { compileC, isRoot, preloadWith, run, runAsNobody, runNode, scratchDir, stagePackage, thrown, uniqueName } from './helpers';
 
 const root = JSON.stringify(path.join(__dirname, '..'));
 const names: string[] = [];
@@ -398,7 +398,7 @@ describe('timeouts run on the monotonic clock', () => {
   test('the shim moves the wall clock, and a CLOCK_REALTIME sem_timedwait under it overshoots (control)', async () => {
     const name = newName();
     track(Semaphore.create(name));
-    const env = { ...process.env, LD_PRELOAD: shim() };
+    const env = { ...process.env, LD_PRELOAD: preloadWith(shim()) };
     const before = Date.now();
     const clock = await run(process.execPath, ['-e', 'console.log(Date.now())'], { env });
     expect(Number(clock.stdout)).toBeGreaterThanOrEqual(before + HOUR); // read after `before`, an hour ahead
@@ -414,7 +414,7 @@ describe('timeouts run on the monotonic clock', () => {
     // (the child exits with both codes, long before any hour) is the proof, with no bound on how
     // late they are. The kill timeout only guards against that hour.
     const before = Date.now();
-    const result = await runNode('named-sem-peer.js', ['monotonic', name, '300'], { env: { ...process.env, LD_PRELOAD: shim() }, timeout: 50000 });
+    const result = await runNode('named-sem-peer.js', ['monotonic', name, '300'], { env: { ...process.env, LD_PRELOAD: preloadWith(shim()) }, timeout: 50000 });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout);
