@@ -115,6 +115,12 @@ class HeldMutexes {
   bool Release(ipckit_mutex_t* m) {
     int index = Find(m);
     struct robust_list_head* head = RobustHead();
+    if (head == nullptr) {
+      // get_robust_list refused (a seccomp filter, say), so this thread's list head is unknown:
+      // glibc's own unlock is the only way left to take the mutex off the list.
+      held_.erase(held_.begin() + index);
+      return ipckit_mutex_unlock(m) == 0;
+    }
     void* entry = EntryOf(m);
     void* newer = index + 1 < static_cast<int>(held_.size()) ? EntryOf(held_[index + 1]) : head;
     void* older = index > 0 ? EntryOf(held_[index - 1]) : head;
@@ -126,18 +132,16 @@ class HeldMutexes {
                   static_cast<void*>(mutex.__data.__list.__prev) == newer && mutex.__data.__kind == ExpectedKind();
 
     // Tell the kernel which mutex is being taken off the list, in case this thread dies midway.
-    if (head != nullptr) head->list_op_pending = static_cast<struct robust_list*>(entry);
+    head->list_op_pending = static_cast<struct robust_list*>(entry);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     // The forward link (the one the kernel walks) first, then the backward one.
-    if (head != nullptr) {
-      if (newer == head) {
-        head->list.next = static_cast<struct robust_list*>(older);
-      } else {
-        reinterpret_cast<MutexList*>(static_cast<char*>(newer) - offsetof(MutexList, __next))->__next = static_cast<MutexList*>(older);
-      }
-      if (older != head) {
-        reinterpret_cast<MutexList*>(static_cast<char*>(older) - offsetof(MutexList, __next))->__prev = static_cast<MutexList*>(newer);
-      }
+    if (newer == head) {
+      head->list.next = static_cast<struct robust_list*>(older);
+    } else {
+      reinterpret_cast<MutexList*>(static_cast<char*>(newer) - offsetof(MutexList, __next))->__next = static_cast<MutexList*>(older);
+    }
+    if (older != head) {
+      reinterpret_cast<MutexList*>(static_cast<char*>(older) - offsetof(MutexList, __next))->__prev = static_cast<MutexList*>(newer);
     }
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     mutex.__data.__list.__prev = nullptr;
@@ -153,7 +157,7 @@ class HeldMutexes {
       if ((before & FUTEX_WAITERS) != 0) ipckit_wake(word, 1);
     }
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    if (head != nullptr) head->list_op_pending = nullptr;
+    head->list_op_pending = nullptr;
     return intact;
   }
 
