@@ -127,6 +127,10 @@ Napi::Value Wrap(Napi::Env env, OpenGuard& guard, size_t mapSize, const std::str
 size_t SizeOf(Napi::Env env, int fd, const std::string& name) {
   struct stat st;
   if (fstat(fd, &st) != 0) ThrowOs(env, LastOsError("fstat", name));
+  if (!S_ISREG(st.st_mode)) {
+    Throw(LibraryError(env, ErrorKind::kError, "ERR_IPC_INVALID_OBJECT",
+                       "'" + name + "' is not a shared memory object (not a regular file in /dev/shm) and cannot be mapped"));
+  }
   return static_cast<size_t>(st.st_size);
 }
 
@@ -142,7 +146,9 @@ Napi::Value OpenSharedMemory(const Napi::CallbackInfo& info) {
     Throw(LibraryError(env, ErrorKind::kRangeError, "ERR_OUT_OF_RANGE", "size is out of range"));
   }
   bool readOnly = (flags & kReadOnly) != 0;
-  int access = readOnly ? O_RDONLY : O_RDWR;
+  // O_NONBLOCK: a FIFO planted at the name (any local user can make one in /dev/shm) must not
+  // block the event loop in open(); what is not a regular file is refused below.
+  int access = (readOnly ? O_RDONLY : O_RDWR) | O_NONBLOCK;
 
   OpenGuard guard;
   bool created = false;
