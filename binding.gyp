@@ -20,16 +20,19 @@
         "native/common/waiter.cc"
       ],
       "conditions": [
+        # One list per platform, each source named once. native/posix/ is POSIX, native/linux/
+        # what Linux and glibc add; native/<platform>/register.cc says which features exist.
         ["OS=='linux'", {
           "sources": [
-            "native/posix/errors.cc",
             "native/posix/interrupt.cc",
-            "native/posix/named_sem.cc",
-            "native/posix/posix_mq.cc",
             "native/posix/shm.cc",
-            "native/posix/sync.cc",
-            "native/posix/sysv_mq.cc",
-            "native/posix/sysv_sem.cc"
+            "native/linux/errors.cc",
+            "native/linux/named_sem.cc",
+            "native/linux/posix_mq.cc",
+            "native/linux/register.cc",
+            "native/linux/sync.cc",
+            "native/linux/sysv_mq.cc",
+            "native/linux/sysv_sem.cc"
           ],
           "libraries": ["-lrt"]
         }]

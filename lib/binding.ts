@@ -1,7 +1,7 @@
 // Loads the native addon (a matching prebuild, else the local build) and types its surface.
 // The native functions are small and positional; defaults and validation live in TypeScript.
 import * as path from 'node:path';
-import { libraryError, systemError } from './errors';
+import { libraryError, systemError, unsupportedPlatform } from './errors';
 
 /** A native mapping handle (native/common/mapping.cc). */
 export interface NativeMapping {
@@ -10,7 +10,7 @@ export interface NativeMapping {
   readonly created: boolean;
   readonly readOnly: boolean;
   readonly closed: boolean;
-  /** What native/posix/sync.cc knows this mapping by. */
+  /** What native/linux/sync.cc knows this mapping by. */
   readonly slot: number;
   flush(): void;
   stat(): { size: number; mode: number; uid: number; gid: number };
@@ -23,7 +23,7 @@ export interface NativeSysVMessage {
   data: Buffer;
 }
 
-/** A native System V message queue handle (native/posix/sysv_mq.cc). */
+/** A native System V message queue handle (native/linux/sysv_mq.cc). */
 export interface NativeSysVQueue {
   readonly id: number;
   readonly created: boolean;
@@ -45,7 +45,7 @@ export interface NativeSysVQueue {
   close(): void;
 }
 
-/** A native System V semaphore set handle (native/posix/sysv_sem.cc). */
+/** A native System V semaphore set handle (native/linux/sysv_sem.cc). */
 export interface NativeSysVSemaphoreSet {
   readonly id: number;
   readonly created: boolean;
@@ -78,7 +78,7 @@ export interface NativePosixMessage {
   priority: number;
 }
 
-/** A native POSIX message queue handle (native/posix/posix_mq.cc). */
+/** A native POSIX message queue handle (native/linux/posix_mq.cc). */
 export interface NativePosixQueue {
   readonly created: boolean;
   readonly messageSize: number;
@@ -94,7 +94,7 @@ export interface NativePosixQueue {
   close(): void;
 }
 
-/** Waits and locks in mapped memory (native/posix/sync.cc over native/include/ipckit/sync.h). */
+/** Waits and locks in mapped memory (native/linux/sync.cc over native/include/ipckit/sync.h). */
 export interface NativeSync {
   layout: { version: number; mutexSize: number; conditionSize: number; barrierSize: number; alignment: number };
   futexWait(slot: number, offset: number, expected: number, timeoutMs: number): number;
@@ -128,7 +128,7 @@ export interface NativeSync {
   barrierWithdraw(slot: number, offset: number, generation: number): boolean;
 }
 
-/** A native POSIX named semaphore handle (native/posix/named_sem.cc). */
+/** A native POSIX named semaphore handle (native/linux/named_sem.cc). */
 export interface NativeSemaphore {
   readonly created: boolean;
   /** sem_getvalue. */
@@ -145,13 +145,19 @@ export interface NativeSemaphore {
   close(): void;
 }
 
+/** The primitives a build can have; `binding.features` says which this one has (native/<platform>/register.cc). */
+export type FeatureName = 'sharedMemory' | 'mappedFile' | 'sysvMessageQueue' | 'sysvSemaphoreSet' | 'namedSemaphore' | 'posixMessageQueue' | 'sync';
+
 interface NativeBinding {
-  readonly platform: 'posix' | 'unsupported';
+  /** The platform the addon was built for ('linux', ...). */
+  readonly platform: string;
+  /** Each primitive this build has, as `name: true`. The functions of a feature exist exactly when it is listed. */
+  readonly features: Readonly<Partial<Record<FeatureName, true>>>;
   init(
     systemError: (uvErrno: number, syscall: string, path?: string, osName?: string, osDescription?: string) => Error,
     libraryError: (kind: number, code: string, message: string) => Error,
   ): void;
-  // POSIX only (native/posix/shm.cc).
+  // Present only where binding.features lists them (see requireFeature).
   openSharedMemory?(name: string, flags: number, mode: number, size: number): NativeMapping;
   unlinkSharedMemory?(name: string): void;
   openFile?(path: string, readOnly: boolean, size: number, create: boolean, mode: number, reserve: boolean): NativeMapping;
@@ -176,20 +182,28 @@ export const packageRoot = path.join(__dirname, '..');
 export const binding = load(packageRoot) as NativeBinding;
 binding.init(systemError, libraryError);
 
-/** Flags of `openSysVQueue`, `openSysVSemaphoreSet` and `openPosixQueue`, mirroring native/posix/sysv_common.h and posix_mq.cc. */
+/**
+ * Throws ERR_IPC_UNSUPPORTED_PLATFORM unless this build has `feature`; `what` names it in the message.
+ * The facade asks the binding what exists rather than keeping its own list of platforms.
+ */
+export function requireFeature(feature: FeatureName, what: string): void {
+  if (binding.features[feature] !== true) throw unsupportedPlatform(what);
+}
+
+/** Flags of `openSysVQueue`, `openSysVSemaphoreSet` and `openPosixQueue`, mirroring native/linux/sysv_common.h and posix_mq.cc. */
 export const QueueFlags = {
   CREATE: 1,
   EXCLUSIVE: 2,
   PRIVATE: 4,
 } as const;
 
-/** Bits of an operation's flags in `NativeSysVSemaphoreSet.tryOp` and friends, mirroring native/posix/sysv_sem.cc. */
+/** Bits of an operation's flags in `NativeSysVSemaphoreSet.tryOp` and friends, mirroring native/linux/sysv_sem.cc. */
 export const SemOpFlags = {
   UNDO: 1,
   NO_WAIT: 2,
 } as const;
 
-/** Flags of `openSemaphore`, mirroring native/posix/named_sem.cc. */
+/** Flags of `openSemaphore`, mirroring native/linux/named_sem.cc. */
 export const SemaphoreFlags = {
   CREATE: 1,
   EXCLUSIVE: 2,

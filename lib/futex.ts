@@ -1,7 +1,7 @@
 // wait / waitAsync / wake on a 32-bit word of shared memory: futexes without the private flag, so
 // C programs and other processes wait and wake on the very same words.
-import { binding, type NativeSync } from './binding';
-import { ErrorCodes, invalidArgType, invalidArgValue, unsupportedPlatform } from './errors';
+import { binding, requireFeature, type NativeSync } from './binding';
+import { ErrorCodes, invalidArgType, invalidArgValue } from './errors';
 import { mappingOf, slotOf } from './mapping';
 import { validateInteger, validateObject } from './validate';
 import { abortedError, validateWaitOptions, Waits, type WaitOptions } from './waiting';
@@ -11,9 +11,8 @@ export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
 
 /** @internal */
 export function nativeSync(): NativeSync {
-  const { sync } = binding;
-  if (sync === undefined) throw unsupportedPlatform('waits in shared memory');
-  return sync;
+  requireFeature('sync', 'waits in shared memory');
+  return binding.sync!;
 }
 
 /** @internal Milliseconds for the addon: -1 for no limit. */

@@ -1,6 +1,6 @@
 import { constants as bufferConstants } from 'node:buffer';
-import { binding } from './binding';
-import { CONSTRUCT, constructing, unsupportedPlatform } from './errors';
+import { binding, requireFeature } from './binding';
+import { CONSTRUCT, constructing } from './errors';
 import { Mapping } from './mapping';
 import { validateBoolean, validateInteger, validateMode, validateObject, validateString } from './validate';
 import { invalidArgValue } from './errors';
@@ -45,9 +45,8 @@ export class MappedFile extends Mapping {
     const mode = validateMode(opts.mode, 'options.mode', 0o600);
     const reserve = validateBoolean(opts.reserve, 'options.reserve', true);
     if (create && readOnly) throw invalidArgValue('options.create', create, 'cannot be combined with readOnly');
-    const { openFile } = binding;
-    if (openFile === undefined) throw unsupportedPlatform('MappedFile');
-    return new MappedFile(CONSTRUCT, openFile(path, readOnly, size, create, mode, reserve), path);
+    requireFeature('mappedFile', 'MappedFile');
+    return new MappedFile(CONSTRUCT, binding.openFile!(path, readOnly, size, create, mode, reserve), path);
   }
 
   /** The path the file was opened by. */

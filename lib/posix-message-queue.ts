@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { binding, QueueFlags, type NativePosixQueue } from './binding';
-import { CONSTRUCT, constructing, type SystemError, unsupportedPlatform } from './errors';
+import { binding, requireFeature, QueueFlags, type NativePosixQueue } from './binding';
+import { CONSTRUCT, constructing, type SystemError } from './errors';
 import { MessageQueueBase, ReceiveArea, toBytes, type MessageData, type ReceiveWaitOptions, type SendBackend } from './message-queue';
 import { posixName } from './names';
 import { validateInteger, validateMode, validateObject } from './validate';
@@ -99,9 +99,8 @@ function explainLimit(error: SystemError & { limit?: { name: string; value: numb
 }
 
 function native(): { open: NonNullable<typeof binding.openPosixQueue>; unlink: NonNullable<typeof binding.unlinkPosixQueue> } {
-  const { openPosixQueue, unlinkPosixQueue } = binding;
-  if (openPosixQueue === undefined || unlinkPosixQueue === undefined) throw unsupportedPlatform('POSIX message queues');
-  return { open: openPosixQueue, unlink: unlinkPosixQueue };
+  requireFeature('posixMessageQueue', 'POSIX message queues');
+  return { open: binding.openPosixQueue!, unlink: binding.unlinkPosixQueue! };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { WaitingHandle } from './handle';
-import { binding, SemaphoreFlags, type NativeSemaphore } from './binding';
-import { CONSTRUCT, constructing, invalidArgValue, unsupportedPlatform } from './errors';
+import { binding, requireFeature, SemaphoreFlags, type NativeSemaphore } from './binding';
+import { CONSTRUCT, constructing, invalidArgValue } from './errors';
 import { posixName } from './names';
 import { validateInteger, validateMode, validateObject } from './validate';
 import { abortedError, timeoutError, validateWaitOptions, type WaitOptions } from './waiting';
@@ -34,9 +34,8 @@ function createOptions(options: SemaphoreCreateOptions | undefined): { initial: 
 }
 
 function native(): { open: NonNullable<typeof binding.openSemaphore>; unlink: NonNullable<typeof binding.unlinkSemaphore> } {
-  const { openSemaphore, unlinkSemaphore } = binding;
-  if (openSemaphore === undefined || unlinkSemaphore === undefined) throw unsupportedPlatform('POSIX named semaphores');
-  return { open: openSemaphore, unlink: unlinkSemaphore };
+  requireFeature('namedSemaphore', 'POSIX named semaphores');
+  return { open: binding.openSemaphore!, unlink: binding.unlinkSemaphore! };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { constants as bufferConstants } from 'node:buffer';
-import { binding, ShmFlags, type NativeMapping } from './binding';
-import { CONSTRUCT, constructing, unsupportedPlatform } from './errors';
+import { binding, requireFeature, ShmFlags, type NativeMapping } from './binding';
+import { CONSTRUCT, constructing } from './errors';
 import { Mapping } from './mapping';
 import { posixName } from './names';
 import { validateBoolean, validateInteger, validateMode, validateObject } from './validate';
@@ -29,9 +29,8 @@ export interface SharedMemoryOpenOptions {
 }
 
 function nativeShm(): Required<Pick<typeof binding, 'openSharedMemory' | 'unlinkSharedMemory'>> {
-  const { openSharedMemory, unlinkSharedMemory } = binding;
-  if (openSharedMemory === undefined || unlinkSharedMemory === undefined) throw unsupportedPlatform('POSIX shared memory');
-  return { openSharedMemory, unlinkSharedMemory };
+  requireFeature('sharedMemory', 'POSIX shared memory');
+  return { openSharedMemory: binding.openSharedMemory!, unlinkSharedMemory: binding.unlinkSharedMemory! };
 }
 
 function createFlags(options: SharedMemoryCreateOptions | undefined): { size: number; mode: number; flags: number } {

@@ -1,5 +1,5 @@
-import { binding, QueueFlags, type NativeSysVQueue } from './binding';
-import { CONSTRUCT, constructing, invalidArgValue, outOfRange, unsupportedPlatform } from './errors';
+import { binding, requireFeature, QueueFlags, type NativeSysVQueue } from './binding';
+import { CONSTRUCT, constructing, invalidArgValue, outOfRange } from './errors';
 import { MessageQueueBase, ReceiveArea, toBytes, type MessageData, type ReceiveWaitOptions, type SendBackend } from './message-queue';
 import { keyLabel, validateKey } from './sysv-key';
 import { validateBoolean, validateInteger, validateMode, validateObject, validateString } from './validate';
@@ -57,9 +57,8 @@ export interface SysVQueueStats {
 }
 
 function native(): NonNullable<typeof binding.openSysVQueue> {
-  const open = binding.openSysVQueue;
-  if (open === undefined) throw unsupportedPlatform('System V message queues');
-  return open;
+  requireFeature('sysvMessageQueue', 'System V message queues');
+  return binding.openSysVQueue!;
 }
 
 const toDate = (seconds: number) => (seconds === 0 ? null : new Date(seconds * 1000));
@@ -241,7 +240,6 @@ export function ftok(path: string, projId: number): number {
   // The C string would end at the NUL and name another file: ftok('/tmp\0/x') would be /tmp's key.
   if (path.includes('\0')) throw invalidArgValue('path', path, 'must not contain null bytes');
   const id = validateInteger(projId, 'projId', 1, 255);
-  const fn = binding.ftok;
-  if (fn === undefined) throw unsupportedPlatform('ftok');
-  return fn(path, id);
+  requireFeature('sysvMessageQueue', 'ftok');
+  return binding.ftok!(path, id);
 }

@@ -1,6 +1,6 @@
 import { WaitingHandle } from './handle';
-import { binding, QueueFlags, SemOpFlags, type NativeSysVSemaphoreSet } from './binding';
-import { CONSTRUCT, constructing, invalidArgType, invalidArgValue, unsupportedPlatform } from './errors';
+import { binding, requireFeature, QueueFlags, SemOpFlags, type NativeSysVSemaphoreSet } from './binding';
+import { CONSTRUCT, constructing, invalidArgType, invalidArgValue } from './errors';
 import { keyLabel, validateKey } from './sysv-key';
 import { validateBoolean, validateInteger, validateMode, validateObject } from './validate';
 import { abortedError, timeoutError, validateWaitOptions, type WaitOptions } from './waiting';
@@ -64,15 +64,13 @@ export interface SysVSemaphoreSetStats {
 const SEMVMX = 32767;
 
 function limits(): { semmsl: number; semmns: number; semopm: number; semmni: number } {
-  const read = binding.sysvSemLimits;
-  if (read === undefined) throw unsupportedPlatform('System V semaphore sets');
-  return read();
+  requireFeature('sysvSemaphoreSet', 'System V semaphore sets');
+  return binding.sysvSemLimits!();
 }
 
 function native(): NonNullable<typeof binding.openSysVSemaphoreSet> {
-  const open = binding.openSysVSemaphoreSet;
-  if (open === undefined) throw unsupportedPlatform('System V semaphore sets');
-  return open;
+  requireFeature('sysvSemaphoreSet', 'System V semaphore sets');
+  return binding.openSysVSemaphoreSet!;
 }
 
 function createArgs(options: unknown): [count: number, mode: number] {

@@ -1,18 +1,10 @@
-// The registration file: the one place that decides which platform code is compiled in.
+// The addon's entry point: per-environment state, the error constructors, and the features of
+// this platform (native/<platform>/register.cc decides which; binding.gyp picks that file).
 #include <napi.h>
 
 #include "common/addon.h"
 #include "common/errors.h"
 #include "common/mapping.h"
-
-#if defined(__linux__)
-#include "posix/named_sem.h"
-#include "posix/shm.h"
-#include "posix/sync.h"
-#include "posix/posix_mq.h"
-#include "posix/sysv_mq.h"
-#include "posix/sysv_sem.h"
-#endif
 
 namespace ipckit {
 
@@ -50,20 +42,17 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
 
   exports.Set("init", Napi::Function::New<Init>(env, "init"));
   Napi::Function mapping = MappingHandle::DefineClass(env);
-  addon->mappingClass = Napi::Persistent(mapping);
+  addon->RegisterClass<MappingHandle>(mapping);
   exports.Set("Mapping", mapping);
 
-#if defined(__linux__)
-  exports.Set("platform", Napi::String::New(env, "posix"));
-  posix::InitSharedMemory(env, exports);
-  posix::InitSysVMessageQueue(env, exports);
-  posix::InitSysVSemaphoreSet(env, exports);
-  posix::InitNamedSemaphore(env, exports);
-  posix::InitPosixMessageQueue(env, exports);
-  posix::InitSync(env, exports);
-#else
-  exports.Set("platform", Napi::String::New(env, "unsupported"));
-#endif
+  exports.Set("platform", Napi::String::New(env, PlatformName()));
+  // features: { name: true } for each primitive this build has.
+  Napi::Object features = Napi::Object::New(env);
+  for (const Feature& feature : PlatformFeatures()) {
+    feature.init(env, exports);
+    features.Set(feature.name, Napi::Boolean::New(env, true));
+  }
+  exports.Set("features", features);
   return exports;
 }
 

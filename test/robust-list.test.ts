@@ -1,4 +1,4 @@
-// Property test of the robust-list bookkeeping behind Mutex (native/posix/sync.cc): random
+// Property test of the robust-list bookkeeping behind Mutex (native/linux/sync.cc): random
 // sequences of lock, tryLock, unlock, condition waits, re-creation and overwriting the mutexes'
 // bytes while they are held, in a child process that is then killed. The outcomes must match a
 // model, the child must never die of anything but the kill, and afterwards the kernel must have

@@ -5,7 +5,9 @@
 #include <napi.h>
 
 #include <memory>
+#include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "common/waiter.h"
 
@@ -38,20 +40,40 @@ struct Addon {
   // errors the TypeScript layer does.
   Napi::FunctionReference systemError;   // (uvErrno, syscall, path?, osName, osDescription) => Error
   Napi::FunctionReference libraryError;  // (kind, code, message) => Error
-  // Constructors of the wrapped classes, for handles created from native code.
-  Napi::FunctionReference mappingClass;
-  Napi::FunctionReference sysvQueueClass;
-  Napi::FunctionReference sysvSemaphoreSetClass;
-  Napi::FunctionReference posixQueueClass;
-  Napi::FunctionReference namedSemaphoreClass;
+  // The constructors of the wrapped classes, by class, for handles created from native code: a
+  // new primitive registers its class here (RegisterClass) instead of adding a field.
+  template <typename T>
+  void RegisterClass(Napi::Function constructor) {
+    classes_[&T::kTypeTag] = Napi::Persistent(constructor);
+  }
+  template <typename T>
+  Napi::Object NewInstance(const std::initializer_list<napi_value>& args) {
+    return classes_.at(&T::kTypeTag).New(args);
+  }
   std::shared_ptr<HandleRegistry> registry = std::make_shared<HandleRegistry>();
-  // Mapping handles by a small number, for the per-word calls of native/posix/sync.cc.
+  // Mapping handles by a small number, for the per-word calls of native/linux/sync.cc.
   std::shared_ptr<MappingSlots> mappingSlots;
   // Created eagerly in Register(), so its ThreadSafeFunction exists before the cleanup hook that
   // shuts it down is added (hooks run last-added first).
   std::shared_ptr<WaiterPool> waiters;
 
   static Addon& Of(Napi::Env env) { return *env.GetInstanceData<Addon>(); }
+
+ private:
+  std::unordered_map<const napi_type_tag*, Napi::FunctionReference> classes_;
 };
+
+// What one platform contributes to the binding. Each feature's init adds its functions and
+// classes to the exports; lib/ learns what exists from `binding.features`, never from a list of
+// its own.
+struct Feature {
+  const char* name;  // the key lib/ asks for: binding.features[name]
+  void (*init)(Napi::Env env, Napi::Object exports);
+};
+
+// Implemented once per platform, in native/<platform>/register.cc (binding.gyp picks the file):
+// the only place that decides which primitives a build has.
+const char* PlatformName();
+std::vector<Feature> PlatformFeatures();
 
 }  // namespace ipckit

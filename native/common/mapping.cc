@@ -38,7 +38,7 @@ Napi::Object MappingHandle::Wrap(Napi::Env env, std::shared_ptr<Mapped> mapped, 
                                  bool readOnly) {
   PendingMapping pending{std::move(mapped), created, readOnly};
   // If New() throws, `pending` still owns the mapping and releases it on unwind.
-  return Addon::Of(env).mappingClass.New({Napi::External<PendingMapping>::New(env, &pending)});
+  return Addon::Of(env).NewInstance<MappingHandle>({Napi::External<PendingMapping>::New(env, &pending)});
 }
 
 MappingHandle::MappingHandle(const Napi::CallbackInfo& info) : ObjectWrap<MappingHandle>(info) {

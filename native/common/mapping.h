@@ -82,7 +82,7 @@ class MappingHandle : public Napi::ObjectWrap<MappingHandle>, public Closeable {
   ~MappingHandle() override;
   void ReleaseForTeardown() override;
 
-  // For waits and locks in this memory (native/posix/sync.cc). Throws ERR_IPC_CLOSED once closed,
+  // For waits and locks in this memory (native/linux/sync.cc). Throws ERR_IPC_CLOSED once closed,
   // unless `whileLocked`: a mutex this environment still holds here can be unlocked after close().
   uint8_t* Data(Napi::Env env, bool whileLocked = false);
   // Robust mutexes this environment holds in this memory. glibc links each into the holding

@@ -245,6 +245,9 @@ Napi::Value OpenFile(const Napi::CallbackInfo& info) {
 void InitSharedMemory(Napi::Env env, Napi::Object exports) {
   exports.Set("openSharedMemory", Napi::Function::New<OpenSharedMemory>(env, "openSharedMemory"));
   exports.Set("unlinkSharedMemory", Napi::Function::New<UnlinkSharedMemory>(env, "unlinkSharedMemory"));
+}
+
+void InitMappedFile(Napi::Env env, Napi::Object exports) {
   exports.Set("openFile", Napi::Function::New<OpenFile>(env, "openFile"));
 }
 

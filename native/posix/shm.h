@@ -4,7 +4,9 @@
 
 namespace ipckit::posix {
 
-// Adds openSharedMemory, unlinkSharedMemory and openFile to the binding's exports.
+// Adds openSharedMemory and unlinkSharedMemory to the binding's exports.
 void InitSharedMemory(Napi::Env env, Napi::Object exports);
+// Adds openFile.
+void InitMappedFile(Napi::Env env, Napi::Object exports);
 
 }  // namespace ipckit::posix

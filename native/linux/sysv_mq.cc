@@ -1,6 +1,6 @@
 // System V message queues: msgget, msgsnd, msgrcv, msgctl. Non-waiting calls run on the
 // JavaScript thread with IPC_NOWAIT; waits run on the addon's own waiter threads.
-#include "posix/sysv_mq.h"
+#include "linux/sysv_mq.h"
 
 #include <errno.h>
 #include <sys/ipc.h>
@@ -20,7 +20,7 @@
 #include "common/bytes.h"
 #include "common/errors.h"
 #include "common/waiter.h"
-#include "posix/sysv_common.h"
+#include "linux/sysv_common.h"
 
 namespace ipckit::posix {
 
@@ -459,7 +459,7 @@ Napi::Value OpenSysVQueue(const Napi::CallbackInfo& info) {
     Throw(SystemError(env, OsError{code, "msgget", name}));
   }
   SysVQueue::Pending pending{id, keyValue, created};
-  return Addon::Of(env).sysvQueueClass.New({Napi::External<SysVQueue::Pending>::New(env, &pending)});
+  return Addon::Of(env).NewInstance<SysVQueue>({Napi::External<SysVQueue::Pending>::New(env, &pending)});
 }
 
 // ftok(path, projId): number
@@ -480,7 +480,7 @@ Napi::Value Ftok(const Napi::CallbackInfo& info) {
 
 void InitSysVMessageQueue(Napi::Env env, Napi::Object exports) {
   Napi::Function queueClass = SysVQueue::DefineClass(env);
-  Addon::Of(env).sysvQueueClass = Napi::Persistent(queueClass);
+  Addon::Of(env).RegisterClass<SysVQueue>(queueClass);
   exports.Set("SysVQueue", queueClass);
   exports.Set("openSysVQueue", Napi::Function::New<OpenSysVQueue>(env, "openSysVQueue"));
   exports.Set("ftok", Napi::Function::New<Ftok>(env, "ftok"));

@@ -3,7 +3,7 @@
 // compiles). Synchronous calls run on the calling JavaScript thread; asynchronous waits sleep on
 // a waiter thread (native/common/waiter.cc) while the acquiring itself always happens back on the
 // JavaScript thread, so a mutex is owned by the thread that asked for it.
-#include "posix/sync.h"
+#include "linux/sync.h"
 
 #include <errno.h>
 #include <linux/futex.h>

@@ -7,7 +7,7 @@
 // empty /dev/shm/sem.NAME, and the first post through such a mapping raises SIGBUS. The file
 // layout is glibc's own (a sem_t at offset 0, made by sem_init with pshared set), so C's sem_open
 // and ipckit open each other's semaphores.
-#include "posix/named_sem.h"
+#include "linux/named_sem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -416,7 +416,7 @@ Napi::Value OpenSemaphore(const Napi::CallbackInfo& info) {
   }
   NamedSemaphore::Pending pending{opened.sem, name, created};
   try {
-    return Addon::Of(env).namedSemaphoreClass.New({Napi::External<NamedSemaphore::Pending>::New(env, &pending)});
+    return Addon::Of(env).NewInstance<NamedSemaphore>({Napi::External<NamedSemaphore::Pending>::New(env, &pending)});
   } catch (...) {
     if (pending.sem != nullptr) munmap(pending.sem, sizeof(sem_t));
     throw;
@@ -435,7 +435,7 @@ Napi::Value UnlinkSemaphore(const Napi::CallbackInfo& info) {
 
 void InitNamedSemaphore(Napi::Env env, Napi::Object exports) {
   Napi::Function semaphoreClass = NamedSemaphore::DefineClass(env);
-  Addon::Of(env).namedSemaphoreClass = Napi::Persistent(semaphoreClass);
+  Addon::Of(env).RegisterClass<NamedSemaphore>(semaphoreClass);
   exports.Set("NamedSemaphore", semaphoreClass);
   exports.Set("openSemaphore", Napi::Function::New<OpenSemaphore>(env, "openSemaphore"));
   exports.Set("unlinkSemaphore", Napi::Function::New<UnlinkSemaphore>(env, "unlinkSemaphore"));

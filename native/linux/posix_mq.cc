@@ -1,7 +1,7 @@
 // POSIX message queues (mq_open and friends). On Linux a queue descriptor is a file descriptor:
 // the queue is opened non-blocking and waits are uv_poll watches on the event loop, with no
 // thread at all.
-#include "posix/posix_mq.h"
+#include "linux/posix_mq.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -447,7 +447,7 @@ Napi::Value OpenPosixQueue(const Napi::CallbackInfo& info) {
   }
   PosixQueue::Pending pending{mqd, name, created};
   try {
-    return Addon::Of(env).posixQueueClass.New({Napi::External<PosixQueue::Pending>::New(env, &pending)});
+    return Addon::Of(env).NewInstance<PosixQueue>({Napi::External<PosixQueue::Pending>::New(env, &pending)});
   } catch (...) {
     if (pending.mqd != static_cast<mqd_t>(-1)) mq_close(pending.mqd);
     throw;
@@ -466,7 +466,7 @@ Napi::Value UnlinkPosixQueue(const Napi::CallbackInfo& info) {
 
 void InitPosixMessageQueue(Napi::Env env, Napi::Object exports) {
   Napi::Function queueClass = PosixQueue::DefineClass(env);
-  Addon::Of(env).posixQueueClass = Napi::Persistent(queueClass);
+  Addon::Of(env).RegisterClass<PosixQueue>(queueClass);
   exports.Set("PosixQueue", queueClass);
   exports.Set("openPosixQueue", Napi::Function::New<OpenPosixQueue>(env, "openPosixQueue"));
   exports.Set("unlinkPosixQueue", Napi::Function::New<UnlinkPosixQueue>(env, "unlinkPosixQueue"));

@@ -1,6 +1,6 @@
 // System V semaphore sets: semget, semop, semtimedop, semctl. An operation is first tried with
 // IPC_NOWAIT on the JavaScript thread; only one that would block goes to a waiter thread.
-#include "posix/sysv_sem.h"
+#include "linux/sysv_sem.h"
 
 #include <errno.h>
 #include <sys/ipc.h>
@@ -20,7 +20,7 @@
 #include "common/addon.h"
 #include "common/errors.h"
 #include "common/waiter.h"
-#include "posix/sysv_common.h"
+#include "linux/sysv_common.h"
 
 namespace ipckit::posix {
 
@@ -565,7 +565,7 @@ Napi::Value OpenSysVSemaphoreSet(const Napi::CallbackInfo& info) {
   }
   count = static_cast<int>(ds.sem_nsems);
   SysVSemSet::Pending pending{id, keyValue, created, count, ds.sem_perm.cuid, ds.sem_perm.cgid};
-  return Addon::Of(env).sysvSemaphoreSetClass.New({Napi::External<SysVSemSet::Pending>::New(env, &pending)});
+  return Addon::Of(env).NewInstance<SysVSemSet>({Napi::External<SysVSemSet::Pending>::New(env, &pending)});
 }
 
 // sysvSemLimits(): { semmsl, semmns, semopm, semmni } from /proc/sys/kernel/sem
@@ -584,7 +584,7 @@ Napi::Value SysVSemLimits(const Napi::CallbackInfo& info) {
 
 void InitSysVSemaphoreSet(Napi::Env env, Napi::Object exports) {
   Napi::Function setClass = SysVSemSet::DefineClass(env);
-  Addon::Of(env).sysvSemaphoreSetClass = Napi::Persistent(setClass);
+  Addon::Of(env).RegisterClass<SysVSemSet>(setClass);
   exports.Set("SysVSemaphoreSet", setClass);
   exports.Set("openSysVSemaphoreSet", Napi::Function::New<OpenSysVSemaphoreSet>(env, "openSysVSemaphoreSet"));
   exports.Set("sysvSemLimits", Napi::Function::New<SysVSemLimits>(env, "sysvSemLimits"));
