@@ -24,7 +24,8 @@
         # what Linux and glibc add; native/<platform>/register.cc says which features exist.
         ["OS=='linux'", {
           "sources": [
-            "native/posix/interrupt.cc",
+            "native/posix/cancel.cc",
+            "native/posix/poll_waits.cc",
             "native/posix/shm.cc",
             "native/linux/errors.cc",
             "native/linux/named_sem.cc",

@@ -1,5 +1,5 @@
 import { CONSTRUCT, constructing, ErrorCodes, invalidArgValue } from './errors';
-import { nativeSync, timeoutMs } from './futex';
+import { FUTEX_TIMED_OUT, nativeSync, timeoutMs } from './futex';
 import type { Mapping } from './mapping';
 import { SharedObject } from './shared-object';
 import { validateInteger, validateObject } from './validate';
@@ -74,7 +74,9 @@ export class Barrier extends SharedObject {
       const left = deadline === undefined ? undefined : Math.max(0, deadline - performance.now());
       try {
         if (left === 0) throw timeoutError('barrier wait');
-        await this.sleep(left, signal, (native, id, referenced) => sync.futexWaitAsync(native, id, this.byteOffset + STATE, state | 0, referenced));
+        // The futex keeps the deadline; running out of it resolves 2 (as Atomics.waitAsync would).
+        const woke = await this.sleep(left, signal, (native, id, ms, referenced) => sync.futexWaitAsync(native, id, ms, this.byteOffset + STATE, state | 0, referenced));
+        if (woke === FUTEX_TIMED_OUT) throw timeoutError('barrier wait');
       } catch (error) {
         const code = (error as { code?: string }).code;
         if (code !== ErrorCodes.TIMEOUT && code !== ErrorCodes.ABORTED) throw error;

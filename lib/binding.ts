@@ -31,9 +31,11 @@ export interface NativeSysVQueue {
   trySend(type: number, data: Uint8Array): boolean;
   /** Receives into `slab` at `offset` (type in 8 bytes, then the message); returns the length or -1. */
   tryReceiveInto(type: number, slab: Uint8Array, offset: number, maxSize: number, noError: boolean, spinMicros?: number): number;
-  send(opId: number, type: number, data: Uint8Array): Promise<void>;
-  receive(opId: number, type: number, maxSize: number, noError: boolean): Promise<NativeSysVMessage>;
-  stop(opId: number, code: string): void;
+  /** `timeoutMs` -1: no limit (the same in every wait below). */
+  send(opId: number, timeoutMs: number, type: number, data: Uint8Array): Promise<void>;
+  receive(opId: number, timeoutMs: number, type: number, maxSize: number, noError: boolean): Promise<NativeSysVMessage>;
+  /** Stops a pending wait; `reason` is one of `stopReasons`. */
+  stop(opId: number, reason: number): void;
   ref(): void;
   unref(): void;
   stat(): {
@@ -54,10 +56,10 @@ export interface NativeSysVSemaphoreSet {
   readonly semopm: number;
   /** `ops` holds (index, delta, flags) triples; flags are {@link SemOpFlags}. Throws EAGAIN instead of returning false when `againIsError`. */
   tryOp(ops: Int32Array, againIsError: boolean): boolean;
-  op(opId: number, ops: Int32Array): Promise<void>;
+  op(opId: number, timeoutMs: number, ops: Int32Array): Promise<void>;
   /** Waits on the calling thread; `timeout` in milliseconds, -1 for none. */
   opSync(ops: Int32Array, timeout: number): void;
-  stop(opId: number, code: string): void;
+  stop(opId: number, reason: number): void;
   ref(): void;
   unref(): void;
   get(index: number): number;
@@ -86,9 +88,9 @@ export interface NativePosixQueue {
   trySend(data: Uint8Array, priority: number): boolean;
   /** Receives into `slab` at `offset` (priority in 4 bytes, message from 8); returns the length or -1. */
   tryReceiveInto(slab: Uint8Array, offset: number, spinMicros?: number): number;
-  send(opId: number, data: Uint8Array, priority: number): Promise<void>;
-  receive(opId: number): Promise<NativePosixMessage>;
-  stop(opId: number, code: string): void;
+  send(opId: number, timeoutMs: number, data: Uint8Array, priority: number): Promise<void>;
+  receive(opId: number, timeoutMs: number): Promise<NativePosixMessage>;
+  stop(opId: number, reason: number): void;
   ref(): void;
   unref(): void;
   close(): void;
@@ -100,9 +102,11 @@ export interface NativeSync {
   futexWait(slot: number, offset: number, expected: number, timeoutMs: number): number;
   futexWake(slot: number, offset: number, count: number): number;
   futexWaitBrief(slot: number, offset: number, expected: number, micros: number): number;
-  futexWaitAsync(slot: number, opId: number, offset: number, expected: number, referenced: boolean): Promise<number>;
-  mutexSleepAsync(slot: number, opId: number, offset: number, referenced: boolean): Promise<number>;
-  waitStop(slot: number, opId: number, code: string): void;
+  /** Resolves 0 woken, 1 not equal, 2 timed out. */
+  futexWaitAsync(slot: number, opId: number, timeoutMs: number, offset: number, expected: number, referenced: boolean): Promise<number>;
+  /** Rejects with ERR_IPC_TIMEOUT at the deadline. */
+  mutexSleepAsync(slot: number, opId: number, timeoutMs: number, offset: number, referenced: boolean): Promise<number>;
+  waitStop(slot: number, opId: number, reason: number): void;
   waitRef(slot: number, opId: number, referenced: boolean): void;
   mutexInit(slot: number, offset: number): void;
   mutexValid(slot: number, offset: number): boolean;
@@ -135,11 +139,11 @@ export interface NativeSemaphore {
   readonly value: number;
   post(): void;
   tryWait(): boolean;
-  /** sem_wait on a waiter thread; lib/ tries tryWait() first. */
-  wait(opId: number): Promise<void>;
+  /** sem_wait (sem_clockwait with a timeout) on a waiter thread; lib/ tries tryWait() first. */
+  wait(opId: number, timeoutMs: number): Promise<void>;
   /** Blocks this thread; `timeoutMs` -1 waits without limit. Returns false when the time ran out. */
   waitSync(timeoutMs: number): boolean;
-  stop(opId: number, code: string): void;
+  stop(opId: number, reason: number): void;
   ref(): void;
   unref(): void;
   close(): void;
@@ -153,6 +157,8 @@ interface NativeBinding {
   readonly platform: string;
   /** Each primitive this build has, as `name: true`. The functions of a feature exist exactly when it is listed. */
   readonly features: Readonly<Partial<Record<FeatureName, true>>>;
+  /** Why a wait was stopped, as the addon numbers it (native/common/errors.h StopReason). */
+  readonly stopReasons: { readonly timeout: number; readonly aborted: number; readonly closed: number };
   init(
     systemError: (uvErrno: number, syscall: string, path?: string, osName?: string, osDescription?: string) => Error,
     libraryError: (kind: number, code: string, message: string) => Error,

@@ -1,5 +1,5 @@
 import { CONSTRUCT, constructing, ErrorCodes, invalidArgType, invalidArgValue, IpcError } from './errors';
-import { nativeSync, timeoutMs, type WaitResult } from './futex';
+import { FUTEX_TIMED_OUT, nativeSync, timeoutMs, type WaitResult } from './futex';
 import type { Mapping } from './mapping';
 import { Mutex, mutexState } from './mutex';
 import { SharedObject } from './shared-object';
@@ -96,7 +96,8 @@ export class Condition extends SharedObject {
       throw error;
     }
     try {
-      await this.sleep(timeout, signal, (native, id, referenced) => sync.futexWaitAsync(native, id, this.byteOffset + SEQ, seq, referenced));
+      const woke = await this.sleep(timeout, signal, (native, id, ms, referenced) => sync.futexWaitAsync(native, id, ms, this.byteOffset + SEQ, seq, referenced));
+      if (woke === FUTEX_TIMED_OUT) result = 'timed-out';
     } catch (error) {
       if ((error as { code?: string }).code === ErrorCodes.TIMEOUT) result = 'timed-out';
       else failure = error;

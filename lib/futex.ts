@@ -4,7 +4,7 @@ import { binding, requireFeature, type NativeSync } from './binding';
 import { ErrorCodes, invalidArgType, invalidArgValue } from './errors';
 import { mappingOf, slotOf } from './mapping';
 import { validateInteger, validateObject } from './validate';
-import { abortedError, validateWaitOptions, Waits, type WaitOptions } from './waiting';
+import { abortedError, timeoutMs, validateWaitOptions, Waits, type WaitOptions } from './waiting';
 
 /** How a wait ended: woken, the word did not hold `expected`, or the timeout passed. */
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
@@ -16,7 +16,10 @@ export function nativeSync(): NativeSync {
 }
 
 /** @internal Milliseconds for the addon: -1 for no limit. */
-export const timeoutMs = (timeout: number | undefined) => (timeout === undefined ? -1 : timeout);
+export { timeoutMs };
+
+/** @internal What futexWaitAsync resolves when its deadline passed. */
+export const FUTEX_TIMED_OUT = 2;
 
 const results: WaitResult[] = ['ok', 'not-equal', 'timed-out'];
 
@@ -98,20 +101,15 @@ export function waitAsync(array: Int32Array, index: number, expected: number, op
       if (brief !== 2) return Promise.resolve(results[brief]);
       if (timeout !== undefined && timeout * 1000 <= spin) return Promise.resolve('timed-out');
     }
+    // The futex keeps the deadline and a timeout resolves 2 ('timed-out'), as Atomics.waitAsync's would.
     return freeWaits
       .run(
         timeout,
         signal,
-        (id) => sync.futexWaitAsync(slot, id, offset, value, true),
-        (id, code) => sync.waitStop(slot, id, code),
+        (id, ms) => sync.futexWaitAsync(slot, id, ms, offset, value, true),
+        (id, reason) => sync.waitStop(slot, id, reason),
       )
-      .then(
-        (result) => results[result],
-        (error) => {
-          if ((error as { code?: string }).code === ErrorCodes.TIMEOUT) return 'timed-out';
-          throw error;
-        },
-      );
+      .then((result) => results[result]);
   } catch (error) {
     return Promise.reject(error);
   }

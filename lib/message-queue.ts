@@ -4,7 +4,7 @@
 import { closedError, constructing, ErrorCodes, invalidArgType, invalidArgValue, IpcError } from './errors';
 import { validateInteger } from './validate';
 import { WaitingHandle, type NativeWaitingHandle } from './handle';
-import { abortedError, timeoutError, validateWaitOptions, type WaitOptions } from './waiting';
+import { abortedError, StopReasons, timeoutError, validateWaitOptions, type ArmedWait, type WaitOptions } from './waiting';
 
 /** Options of a receive that may wait. */
 export interface ReceiveWaitOptions extends WaitOptions {
@@ -118,8 +118,10 @@ export function toBytes(data: unknown): Uint8Array {
  */
 export interface SendBackend {
   trySend(bytes: Uint8Array, arg: number): boolean;
-  send(id: number, bytes: Uint8Array, arg: number): Promise<void>;
-  stop(id: number, code: string): void;
+  /** `timeoutMs`: what is left of the send's timeout, -1 for none. */
+  send(id: number, timeoutMs: number, bytes: Uint8Array, arg: number): Promise<void>;
+  /** `reason`: one of StopReasons. */
+  stop(id: number, reason: number): void;
 }
 
 interface QueuedSend {
@@ -128,7 +130,7 @@ interface QueuedSend {
   backend: SendBackend;
   resolve: () => void;
   reject: (error: unknown) => void;
-  disarm: () => void;
+  armed: ArmedWait | undefined;
   settled: boolean;
   id: number; // non-zero once it is a native wait
 }
@@ -170,13 +172,15 @@ export abstract class MessageQueueBase<M> extends WaitingHandle implements Async
         backend,
         resolve,
         reject,
-        disarm: () => {},
+        armed: undefined,
         settled: false,
         id: 0,
       };
-      entry.disarm = this.waits.arm(timeout, signal, (code) => {
+      // While queued here, the timeout is a JavaScript timer; once the send is handed to the
+      // addon (#startWait), the addon keeps what is left of it and only an abort crosses over.
+      entry.armed = this.waits.arm(timeout, signal, (code) => {
         if (entry.id !== 0) {
-          backend.stop(entry.id, code);
+          backend.stop(entry.id, StopReasons.aborted);
         } else {
           this.#settle(entry, new IpcError(code, code === ErrorCodes.TIMEOUT ? 'The send timed out' : 'The send was aborted'));
         }
@@ -194,7 +198,7 @@ export abstract class MessageQueueBase<M> extends WaitingHandle implements Async
   #settle(entry: QueuedSend, error?: unknown): void {
     if (entry.settled) return;
     entry.settled = true;
-    entry.disarm();
+    entry.armed?.disarm();
     if (error === undefined) entry.resolve();
     else entry.reject(error);
   }
@@ -203,7 +207,7 @@ export abstract class MessageQueueBase<M> extends WaitingHandle implements Async
     entry.id = this.waits.nextId();
     let promise: Promise<void>;
     try {
-      promise = entry.backend.send(entry.id, entry.bytes, entry.arg);
+      promise = entry.backend.send(entry.id, entry.armed?.handOff() ?? -1, entry.bytes, entry.arg);
     } catch (error) {
       this.#settle(entry, error);
       this.#sends.shift();
@@ -256,8 +260,8 @@ export abstract class MessageQueueBase<M> extends WaitingHandle implements Async
     options: ReceiveWaitOptions,
     defaultSpin: number,
     tryNow: (spinMicros: number) => T | null,
-    start: (id: number) => Promise<T>,
-    stop: (id: number, code: string) => void,
+    start: (id: number, timeoutMs: number) => Promise<T>,
+    stop: (id: number, reason: number) => void,
   ): Promise<T> {
     const { timeout, signal } = validateWaitOptions(options);
     const spin = options.spin === undefined ? defaultSpin : validateInteger(options.spin, 'options.spin', 0, 1000);

@@ -142,7 +142,7 @@ export class Mutex extends SharedObject {
         throw timeoutError('lock');
       }
       try {
-        await this.sleep(left, signal, (native, id, referenced) => sync.mutexSleepAsync(native, id, this.byteOffset, referenced));
+        await this.sleep(left, signal, (native, id, ms, referenced) => sync.mutexSleepAsync(native, id, ms, this.byteOffset, referenced));
       } catch (error) {
         this.#giveUp();
         throw error;
@@ -163,7 +163,7 @@ export class Mutex extends SharedObject {
         drop();
         resolve();
       };
-      const disarm = this.waits.arm(timeout, signal, (code) => {
+      const { disarm } = this.waits.arm(timeout, signal, (code) => {
         drop();
         reject(new IpcError(code, code === ErrorCodes.TIMEOUT ? 'The lock timed out' : 'The lock was aborted'));
       });

@@ -121,8 +121,8 @@ export class PosixMessageQueue extends MessageQueueBase<PosixMessage> {
     this.#name = name;
     this.#sendBackend = {
       trySend: (bytes, priority) => handle.trySend(bytes, priority),
-      send: (id, bytes, priority) => handle.send(id, bytes, priority),
-      stop: (id, code) => handle.stop(id, code),
+      send: (id, timeoutMs, bytes, priority) => handle.send(id, timeoutMs, bytes, priority),
+      stop: (id, reason) => handle.stop(id, reason),
     };
   }
 
@@ -214,8 +214,8 @@ export class PosixMessageQueue extends MessageQueueBase<PosixMessage> {
         opts,
         50,
         (spin) => this.#tryReceive(spin),
-        (id) => queue.receive(id),
-        (id, code) => queue.stop(id, code),
+        (id, ms) => queue.receive(id, ms),
+        (id, reason) => queue.stop(id, reason),
       );
     } catch (error) {
       return Promise.reject(error);

@@ -135,7 +135,7 @@ export class Semaphore extends WaitingHandle {
       if (timeout === 0) return Promise.reject(timeoutError('wait'));
       const handle = this.#native;
       this.#waiting++;
-      return this.waits.run(timeout, signal, (id) => handle.wait(id), (id, code) => handle.stop(id, code)).finally(() => {
+      return this.waits.run(timeout, signal, (id, ms) => handle.wait(id, ms), (id, reason) => handle.stop(id, reason)).finally(() => {
         this.#waiting--;
       });
     } catch (error) {

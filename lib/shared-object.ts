@@ -77,7 +77,7 @@ export abstract class SharedObject {
   }
 
   /** @internal Runs one native wait under the object's ref state, timeout and signal. */
-  protected sleep(timeout: number | undefined, signal: AbortSignal | undefined, start: (native: number, id: number, referenced: boolean) => Promise<number>): Promise<number> {
+  protected sleep(timeout: number | undefined, signal: AbortSignal | undefined, start: (native: number, id: number, timeoutMs: number, referenced: boolean) => Promise<number>): Promise<number> {
     const native = this.native;
     const sync = nativeSync();
     let opId = 0;
@@ -85,13 +85,13 @@ export abstract class SharedObject {
       .run(
         timeout,
         signal,
-        (id) => {
+        (id, ms) => {
           opId = id;
-          const promise = start(native, id, this.waits.referenced);
+          const promise = start(native, id, ms, this.waits.referenced);
           this.#pending.add(id);
           return promise;
         },
-        (id, code) => sync.waitStop(native, id, code),
+        (id, reason) => sync.waitStop(native, id, reason),
       )
       .finally(() => this.#pending.delete(opId));
   }

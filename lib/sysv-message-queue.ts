@@ -81,8 +81,8 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
     this.#key = key;
     this.#sendBackend = {
       trySend: (bytes, type) => handle.trySend(type, bytes),
-      send: (id, bytes, type) => handle.send(id, type, bytes),
-      stop: (id, code) => handle.stop(id, code),
+      send: (id, timeoutMs, bytes, type) => handle.send(id, timeoutMs, type, bytes),
+      stop: (id, reason) => handle.stop(id, reason),
     };
   }
 
@@ -177,8 +177,8 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
         opts,
         0,
         (spin) => this.#tryReceive(type, maxSize, noError, spin),
-        (id) => queue.receive(id, type, maxSize, noError),
-        (id, code) => queue.stop(id, code),
+        (id, ms) => queue.receive(id, ms, type, maxSize, noError),
+        (id, reason) => queue.stop(id, reason),
       );
     } catch (error) {
       return Promise.reject(error);

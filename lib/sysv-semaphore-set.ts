@@ -200,7 +200,7 @@ export class SysVSemaphoreSet extends WaitingHandle {
       const handle = this.#native;
       if (handle.tryOp(triples, anyNoWait)) return Promise.resolve();
       if (timeout === 0) return Promise.reject(timeoutError('operation'));
-      return this.waits.run(timeout, signal, (id) => handle.op(id, triples), (id, code) => handle.stop(id, code));
+      return this.waits.run(timeout, signal, (id, ms) => handle.op(id, ms, triples), (id, reason) => handle.stop(id, reason));
     } catch (error) {
       return Promise.reject(error);
     }

@@ -1,7 +1,13 @@
 // The waiting model every blocking primitive shares: `{ timeout, signal }` options, settling with
-// ERR_IPC_TIMEOUT / ERR_IPC_ABORTED / ERR_IPC_CLOSED, and ref()/unref() like net.Socket. The
-// native side only knows "start operation N" and "stop operation N with this code"; it settles
-// the operation itself, so a result that raced a stop is delivered, never dropped.
+// ERR_IPC_TIMEOUT / ERR_IPC_ABORTED / ERR_IPC_CLOSED, and ref()/unref() like net.Socket. A wait
+// that reaches the addon takes its timeout with it: the addon turns it into a deadline that the
+// kernel enforces where the call takes one (see native/common/waiter.h), so no JavaScript timer
+// runs for it. JavaScript only asks the addon to stop operation N for a reason (an abort); the
+// addon settles the operation itself, so a result that raced a stop is delivered, never dropped.
+// JavaScript timers remain only for waits that are queued in JavaScript (a send behind earlier
+// sends on the same handle, a lock() behind this thread's earlier lock()), and only until the
+// wait is handed to the addon with the time that is left.
+import { binding } from './binding';
 import { ErrorCodes, IpcError, invalidArgType, outOfRange } from './errors';
 
 /** Options every waiting call takes. */
@@ -36,15 +42,33 @@ export function timeoutError(what: string): IpcError {
   return new IpcError(ErrorCodes.TIMEOUT, `The ${what} timed out`);
 }
 
-/**
- * Tracks one handle's pending waits: their timers follow the handle's ref state, and each wait's
- * timeout and AbortSignal become a native stop request.
- */
+/** @internal Why the addon is asked to stop a wait (native/common/errors.h StopReason). */
+export const StopReasons: { readonly timeout: number; readonly aborted: number; readonly closed: number } = binding.stopReasons;
+
+/** @internal Milliseconds for the addon: -1 for no limit. */
+export const timeoutMs = (timeout: number | undefined): number => (timeout === undefined ? -1 : timeout);
+
+/** @internal A wait queued in JavaScript: see {@link Waits.arm}. */
+export interface ArmedWait {
+  /** The wait settled: drops its timer and abort listener. */
+  disarm(): void;
+  /**
+   * The wait moves to the addon: its timer stops (the addon keeps the deadline from now on) and
+   * the milliseconds left are returned for the addon (-1: no limit). The abort listener stays,
+   * and calls `stop` with 'ERR_IPC_ABORTED' as before.
+   */
+  handOff(): number;
+}
+
 // Wait numbers are unique in the whole environment, not per handle: the addon files the pending
 // waits of every object in one mapping under their numbers, so two objects numbering from 1 would
 // shadow each other's waits.
 let nextWaitId = 1;
 
+/**
+ * Tracks one handle's pending waits: the timers of waits still queued in JavaScript follow the
+ * handle's ref state, and each wait's AbortSignal becomes a native stop request.
+ */
 export class Waits {
   #referenced = true;
   readonly #timers = new Set<NodeJS.Timeout>();
@@ -66,17 +90,24 @@ export class Waits {
   }
 
   /**
-   * Arms the timeout and abort listener of one wait; `stop(code)` is called at most once, and the
-   * returned disarm function must be called when the wait settles.
+   * Arms the timeout and abort listener of a wait queued in JavaScript; `stop(code)` is called at
+   * most once, with ERR_IPC_TIMEOUT or ERR_IPC_ABORTED.
    */
-  arm(timeout: number | undefined, signal: AbortSignal | undefined, stop: (code: string) => void): () => void {
+  arm(timeout: number | undefined, signal: AbortSignal | undefined, stop: (code: string) => void): ArmedWait {
     let stopped = false;
     const once = (code: string) => {
       if (stopped) return;
       stopped = true;
       stop(code);
     };
+    const deadline = timeout === undefined ? undefined : performance.now() + timeout;
     let timer: NodeJS.Timeout | undefined;
+    const clearTimer = () => {
+      if (timer === undefined) return;
+      clearTimeout(timer);
+      this.#timers.delete(timer);
+      timer = undefined;
+    };
     if (timeout !== undefined) {
       timer = setTimeout(() => once(ErrorCodes.TIMEOUT), timeout);
       if (!this.#referenced) timer.unref();
@@ -87,21 +118,36 @@ export class Waits {
     // setting the wait up.
     if (signal?.aborted) queueMicrotask(onAbort);
     else signal?.addEventListener('abort', onAbort, { once: true });
-    return () => {
-      stopped = true;
-      if (timer !== undefined) {
-        clearTimeout(timer);
-        this.#timers.delete(timer);
-      }
-      signal?.removeEventListener('abort', onAbort);
+    return {
+      disarm: () => {
+        stopped = true;
+        clearTimer();
+        signal?.removeEventListener('abort', onAbort);
+      },
+      handOff: () => {
+        clearTimer();
+        return deadline === undefined ? -1 : Math.max(0, deadline - performance.now());
+      },
     };
   }
 
-  /** Runs a native wait `start(id)` under `timeout` and `signal`. */
-  run<T>(timeout: number | undefined, signal: AbortSignal | undefined, start: (id: number) => Promise<T>, stop: (id: number, code: string) => void): Promise<T> {
+  /**
+   * Runs a native wait: `start(id, timeoutMs)` hands the timeout to the addon (-1: none), and an
+   * abort of `signal` becomes `stop(id, StopReasons.aborted)`.
+   */
+  run<T>(timeout: number | undefined, signal: AbortSignal | undefined, start: (id: number, timeoutMs: number) => Promise<T>, stop: (id: number, reason: number) => void): Promise<T> {
     const id = this.nextId();
-    const promise = start(id);
-    const disarm = this.arm(timeout, signal, (code) => stop(id, code));
-    return promise.finally(disarm);
+    const promise = start(id, timeoutMs(timeout));
+    if (signal === undefined) return promise;
+    let settled = false;
+    const onAbort = () => {
+      if (!settled) stop(id, StopReasons.aborted);
+    };
+    if (signal.aborted) queueMicrotask(onAbort);
+    else signal.addEventListener('abort', onAbort, { once: true });
+    return promise.finally(() => {
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+    });
   }
 }

@@ -45,6 +45,14 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   addon->RegisterClass<MappingHandle>(mapping);
   exports.Set("Mapping", mapping);
 
+  // Why a wait stopped (common/errors.h StopReason), for lib/waiting.ts.
+  Napi::Object reasons = Napi::Object::New(env);
+  reasons.Set("timeout", Napi::Number::New(env, static_cast<int>(StopReason::kTimeout)));
+  reasons.Set("aborted", Napi::Number::New(env, static_cast<int>(StopReason::kAborted)));
+  reasons.Set("closed", Napi::Number::New(env, static_cast<int>(StopReason::kClosed)));
+  reasons.Freeze();
+  exports.Set("stopReasons", reasons);
+
   exports.Set("platform", Napi::String::New(env, PlatformName()));
   // features: { name: true } for each primitive this build has.
   Napi::Object features = Napi::Object::New(env);

@@ -51,7 +51,7 @@ test('the native receive refuses a maxSize past msgmax too, before allocating fo
   const handle = binding.openSysVQueue!(0, QueueFlags.CREATE | QueueFlags.PRIVATE, 0o600);
   made.push(handle.id);
   for (const maxSize of [msgmax + 1, 2 ** 33, -1]) {
-    expect(thrown(() => handle.receive(1, 0, maxSize, false))).toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    expect(thrown(() => handle.receive(1, -1, 0, maxSize, false))).toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
     expect(thrown(() => handle.tryReceiveInto(0, Buffer.alloc(64), 0, maxSize, false))).toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
   }
   handle.close();

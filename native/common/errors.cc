@@ -27,10 +27,15 @@ Napi::Error LibraryError(Napi::Env env, ErrorKind kind, const char* code, const 
   return Napi::Error(env, made);
 }
 
-Napi::Error StopError(Napi::Env env, const std::string& code, const char* operation, const char* object) {
-  if (code == "ERR_IPC_TIMEOUT") return LibraryError(env, ErrorKind::kError, "ERR_IPC_TIMEOUT", std::string("The ") + operation + " timed out");
-  if (code == "ERR_IPC_ABORTED") return LibraryError(env, ErrorKind::kError, "ERR_IPC_ABORTED", std::string("The ") + operation + " was aborted");
-  return LibraryError(env, ErrorKind::kError, "ERR_IPC_CLOSED", std::string("The ") + object + " was closed");
+Napi::Error StopError(Napi::Env env, StopReason reason, const char* operation, const char* object) {
+  switch (reason) {
+    case StopReason::kTimeout:
+      return LibraryError(env, ErrorKind::kError, "ERR_IPC_TIMEOUT", std::string("The ") + operation + " timed out");
+    case StopReason::kAborted:
+      return LibraryError(env, ErrorKind::kError, "ERR_IPC_ABORTED", std::string("The ") + operation + " was aborted");
+    default:
+      return LibraryError(env, ErrorKind::kError, "ERR_IPC_CLOSED", std::string("The ") + object + " was closed");
+  }
 }
 
 void HandleRegistry::ReleaseAll() {

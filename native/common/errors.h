@@ -30,10 +30,15 @@ Napi::Error SystemError(Napi::Env env, const OsError& error);
 enum class ErrorKind { kError = 0, kTypeError = 1, kRangeError = 2 };
 Napi::Error LibraryError(Napi::Env env, ErrorKind kind, const char* code, const std::string& message);
 
+// Why a pending wait was stopped before it completed. The values cross into JavaScript as
+// `binding.stopReasons` (lib/waiting.ts): abort is requested from there, a timeout is the wait's
+// own deadline, closing is close() or teardown.
+enum class StopReason : int { kNone = 0, kTimeout = 1, kAborted = 2, kClosed = 3 };
+
 // The error a stopped wait settles with: ERR_IPC_TIMEOUT ("The send timed out"), ERR_IPC_ABORTED
-// ("The send was aborted"), or for anything else ERR_IPC_CLOSED ("The POSIX message queue was
-// closed"). `operation` and `object` name what waited and on what.
-Napi::Error StopError(Napi::Env env, const std::string& code, const char* operation, const char* object);
+// ("The send was aborted") or ERR_IPC_CLOSED ("The POSIX message queue was closed").
+// `operation` and `object` name what waited and on what.
+Napi::Error StopError(Napi::Env env, StopReason reason, const char* operation, const char* object);
 
 [[noreturn]] inline void Throw(Napi::Error error) { throw error; }
 

@@ -53,7 +53,7 @@ MappingHandle::MappingHandle(const Napi::CallbackInfo& info) : ObjectWrap<Mappin
   readOnly_ = pending->readOnly;
   info.This().As<Napi::Object>().TypeTag(&kTypeTag);
   registry_ = Addon::Of(env).registry;
-  waiters_ = Addon::Of(env).waiters;
+  waits_.Bind(Addon::Of(env).waiters);
   slots_ = Addon::Of(env).mappingSlots;
   slot_ = slots_->Add(this);
   registry_->Add(this);
@@ -73,7 +73,7 @@ MappingHandle::~MappingHandle() {
 void MappingHandle::ReleaseForTeardown() {
   // The environment is going away and no JavaScript will run again in it. The waiter pool has
   // already stopped and joined its threads (see addon.cc), so no dependent is still running.
-  dependents_.clear();
+  waits_.Clear();
   closed_ = true;
   if (!mapped_) return;
   if (heldLocks_ > 0) {
@@ -173,13 +173,13 @@ Napi::Value MappingHandle::Close(const Napi::CallbackInfo& info) {
   if (mapped_) mapped_->CloseObject();
   // Waits on this memory end with ERR_IPC_CLOSED; the last one to settle, or the last unlock of
   // a mutex held here, unmaps.
-  for (auto& [id, op] : dependents_) waiters_->Stop(op, "ERR_IPC_CLOSED");
+  waits_.StopAll(StopReason::kClosed);
   ReleaseIfUnused();
   return info.Env().Undefined();
 }
 
 void MappingHandle::ReleaseIfUnused() {
-  if (closed_ && dependents_.empty() && heldLocks_ == 0) Release();
+  if (closed_ && waits_.empty() && heldLocks_ == 0) Release();
 }
 
 void MappingHandle::LockReleased() {
@@ -199,8 +199,17 @@ uint8_t* MappingHandle::Data(Napi::Env env, bool whileLocked) {
   return OpenOrThrow(env).data();
 }
 
-void MappingHandle::RemoveDependent(double opId) {
-  dependents_.erase(opId);
+void MappingHandle::StartWait(double opId, std::unique_ptr<BlockingOp> op, bool referenced) {
+  // Pending waits are known by number to this mapping (for close()) and to lib/ (for stop and
+  // ref): a number in use twice would let one wait shadow another, which then never settles.
+  if (waits_.Has(opId)) {
+    Throw(LibraryError(Env(), ErrorKind::kError, "ERR_INVALID_STATE", "wait number " + std::to_string(opId) + " is already pending on this mapping"));
+  }
+  waits_.Start(opId, std::move(op), referenced);
+}
+
+void MappingHandle::FinishWait(double opId) {
+  waits_.Finish(opId);
   ReleaseIfUnused();
 }
 

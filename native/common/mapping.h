@@ -92,16 +92,13 @@ class MappingHandle : public Napi::ObjectWrap<MappingHandle>, public Closeable {
   void LockAcquired() { heldLocks_++; }
   void LockReleased();
   size_t Size() const { return mapped_ ? mapped_->size() : 0; }
-  // A blocking operation that reads or waits on this memory from a waiter thread. While any is
-  // registered, close() stops them and defers the unmap until the last has settled, so no
-  // thread ever touches memory that is gone.
-  void AddDependent(double opId, BlockingOp* op) { dependents_[opId] = op; }
-  void RemoveDependent(double opId);
-  BlockingOp* FindDependent(double opId) const {
-    auto it = dependents_.find(opId);
-    return it == dependents_.end() ? nullptr : it->second;
-  }
-  const std::shared_ptr<WaiterPool>& waiters() const { return waiters_; }
+  // Blocking operations that read or wait on this memory from a waiter thread. While any is
+  // pending, close() stops them and defers the unmap until the last has settled, so no thread
+  // ever touches memory that is gone. StartWait throws ERR_INVALID_STATE for a number already
+  // pending here; the op calls FinishWait from its Settle().
+  void StartWait(double opId, std::unique_ptr<BlockingOp> op, bool referenced);
+  void FinishWait(double opId);
+  PendingWaits& waits() { return waits_; }
 
  private:
   Napi::Value ArrayBuffer(const Napi::CallbackInfo& info);
@@ -121,8 +118,7 @@ class MappingHandle : public Napi::ObjectWrap<MappingHandle>, public Closeable {
   std::shared_ptr<Mapped> mapped_;
   bool closed_ = false;
   int heldLocks_ = 0;
-  std::unordered_map<double, BlockingOp*> dependents_;
-  std::shared_ptr<WaiterPool> waiters_;
+  PendingWaits waits_;
   std::shared_ptr<MappingSlots> slots_;
   uint32_t slot_ = 0;
   std::shared_ptr<HandleRegistry> registry_;

@@ -8,7 +8,8 @@ namespace ipckit {
 
 namespace {
 constexpr auto kIdleLinger = std::chrono::seconds(2);
-constexpr auto kKickInterval = std::chrono::milliseconds(1);
+// How often a cancel is repeated until the cancelled call has returned (see CancelWaiterThread).
+constexpr auto kCancelRepeat = std::chrono::milliseconds(1);
 // Every pending wait holds a thread, so the limit is the number of waits one JavaScript thread
 // may have pending at once. 1024 is far more than a program needs (a handful per handle) and far
 // below what Linux allows a user (RLIMIT_NPROC and kernel.threads-max are in the tens of
@@ -33,7 +34,7 @@ int MaxWaiterThreads() {
 }
 
 WaiterPool::WaiterPool(Napi::Env env) : env_(env), maxThreads_(MaxWaiterThreads()) {
-  PrepareInterrupts();
+  PrepareCancel();
   tsfn_ = Tsfn::New(env, "ipckit waiter", 0, 1, this);
   // Only referenced pending operations keep the event loop alive.
   tsfn_.Unref(env);
@@ -50,14 +51,16 @@ void WaiterPool::Submit(std::unique_ptr<BlockingOp> op, bool referenced) {
   // Every queued op gets a thread: an idle one, or a new one.
   if (static_cast<size_t>(idle_) <= queue_.size() && !StartWaiterLocked(raw)) {
     // Settled on the JavaScript thread like an op stopped before it started, so its own Settle()
-    // unregisters it from its handle; stop_ makes a later stop() of it a no-op.
-    raw->stop_.store(true, std::memory_order_release);
+    // unregisters it from its handle; the recorded reason makes a later stop() of it a no-op.
+    raw->RequestStop(StopReason::kClosed);
     done_.push_back(raw);
     tsfn_.NonBlockingCall();
     return;
   }
   queue_.push_back(raw);
   wake_.notify_one();
+  // The watchdog keeps the deadlines the kernel does not.
+  if (!raw->KernelDeadline() && !raw->deadline().never()) watch_.notify_all();
 }
 
 bool WaiterPool::StartWaiterLocked(BlockingOp* op) {
@@ -66,12 +69,12 @@ bool WaiterPool::StartWaiterLocked(BlockingOp* op) {
     op->startLimit_ = maxThreads_;
     return false;
   }
-  if (!kicker_) {
-    if (!StartThread(&WaiterPool::KickerEntry, this, &op->startError_)) return false;
-    kicker_ = true;
+  if (!watchdog_) {
+    if (!StartThread(&WaiterPool::WatchdogEntry, this, &op->startError_)) return false;
+    watchdog_ = true;
     live_++;
   }
-  // If this fails, a kicker just started finds no waiter thread and ends.
+  // If this fails, a watchdog just started finds no waiter thread and ends.
   if (!StartThread(&WaiterPool::ThreadEntry, this, &op->startError_)) return false;
   threads_++;
   live_++;
@@ -80,7 +83,7 @@ bool WaiterPool::StartWaiterLocked(BlockingOp* op) {
 }
 
 void WaiterPool::ThreadMain() {
-  ConfigureWaiterThreadSignals();
+  PrepareWaiterThread();
   std::unique_lock<std::mutex> lock(mutex_);
   // Counted idle from the moment it was started (StartWaiterLocked): if another thread takes the
   // op this one was started for, this one is free for the next op before it has even run, and
@@ -92,7 +95,7 @@ void WaiterPool::ThreadMain() {
     BlockingOp* op = queue_.front();
     queue_.pop_front();
     op->executing_ = true;
-    op->thread_ = CurrentThread();
+    op->thread_ = CurrentWaiterThread();
     lock.unlock();
     op->Execute();
     lock.lock();
@@ -103,15 +106,17 @@ void WaiterPool::ThreadMain() {
   }
   threads_--;
   live_--;
-  if (threads_ == 0) kick_.notify_all();  // the kicker ends with the last waiter thread
+  if (threads_ == 0) watch_.notify_all();  // the watchdog ends with the last waiter thread
   exited_.notify_all();
 }
 
-void WaiterPool::Stop(BlockingOp* op, const char* code) {
+void WaiterPool::Stop(BlockingOp* op, StopReason reason) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (owned_.count(op) == 0 || op->StopRequested()) return;
-  op->stopCode_ = code;
-  op->stop_.store(true, std::memory_order_release);
+  if (owned_.count(op) == 0 || !op->RequestStop(reason)) return;
+  StopLocked(op);
+}
+
+void WaiterPool::StopLocked(BlockingOp* op) {
   for (auto it = queue_.begin(); it != queue_.end(); ++it) {
     if (*it == op) {
       // Not started yet: settle it without ever running it.
@@ -121,32 +126,49 @@ void WaiterPool::Stop(BlockingOp* op, const char* code) {
       return;
     }
   }
-  if (op->executing_) {
-    // The kicker is running (an op is executing, so a waiter thread is): it repeats the signal
+  if (op->executing_ && !op->cancelled_) {
+    // The watchdog is running (an op is executing, so a waiter thread is): it repeats the cancel
     // until the op has left its call.
-    InterruptThread(op->thread_);
-    kick_.notify_all();
+    op->cancelled_ = true;
+    CancelWaiterThread(op->thread_);
+    watch_.notify_all();
   }
 }
 
-void WaiterPool::Kicker() {
+void WaiterPool::Watchdog() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
-    bool any = false;
+    bool cancelling = false;
+    bool timed = false;
+    Deadline::Clock::time_point next{};
+    std::vector<BlockingOp*> expired;
     for (BlockingOp* op : owned_) {
-      if (op->executing_ && op->StopRequested()) {
-        InterruptThread(op->thread_);
-        any = true;
+      if (op->executing_ && op->cancelled_) {
+        CancelWaiterThread(op->thread_);
+        cancelling = true;
+      } else if (!op->KernelDeadline() && !op->deadline().never() && !op->StopRequested()) {
+        if (op->deadline().Passed()) {
+          expired.push_back(op);
+        } else if (!timed || op->deadline().at() < next) {
+          next = op->deadline().at();
+          timed = true;
+        }
       }
     }
-    if (shutdown_ || (!any && threads_ == 0)) break;
-    if (any) {
-      kick_.wait_for(lock, kKickInterval);
+    for (BlockingOp* op : expired) {
+      if (op->RequestStop(StopReason::kTimeout)) StopLocked(op);
+      cancelling = cancelling || op->cancelled_;
+    }
+    if (shutdown_ || (!cancelling && threads_ == 0)) break;
+    if (cancelling) {
+      watch_.wait_for(lock, kCancelRepeat);
+    } else if (timed) {
+      watch_.wait_until(lock, next);
     } else {
-      kick_.wait(lock);
+      watch_.wait(lock);
     }
   }
-  kicker_ = false;
+  watchdog_ = false;
   live_--;
   exited_.notify_all();
 }
@@ -210,17 +232,14 @@ void WaiterPool::Shutdown() {
   std::unique_lock<std::mutex> lock(mutex_);
   if (shutdown_) return;
   shutdown_ = true;
-  for (BlockingOp* op : owned_) {
-    op->stopCode_ = "ERR_IPC_CLOSED";
-    op->stop_.store(true, std::memory_order_release);
-  }
+  for (BlockingOp* op : owned_) op->RequestStop(StopReason::kClosed);
   wake_.notify_all();
-  kick_.notify_all();
+  watch_.notify_all();
   while (live_ > 0) {
     for (BlockingOp* op : owned_) {
-      if (op->executing_) InterruptThread(op->thread_);
+      if (op->executing_) CancelWaiterThread(op->thread_);
     }
-    exited_.wait_for(lock, kKickInterval);
+    exited_.wait_for(lock, kCancelRepeat);
   }
   // The environment is going away: nothing is settled, the operations are just freed.
   std::vector<BlockingOp*> owned(owned_.begin(), owned_.end());

@@ -27,6 +27,7 @@
 
 #include "common/addon.h"
 #include "common/errors.h"
+#include "common/handle.h"
 #include "common/waiter.h"
 
 namespace ipckit::posix {
@@ -190,7 +191,7 @@ int WaitUntilMonotonic(sem_t* sem, const timespec& deadline) {
 #endif
 }
 
-class NamedSemaphore : public WaitingWrap<NamedSemaphore>, public Closeable {
+class NamedSemaphore : public WaitingHandle<NamedSemaphore> {
  public:
   static constexpr napi_type_tag kTypeTag = {0x6970636b69745345ULL, 0x4d6e616d65643031ULL};
   static constexpr const char* kKindName = "named semaphore";
@@ -202,55 +203,42 @@ class NamedSemaphore : public WaitingWrap<NamedSemaphore>, public Closeable {
   };
 
   static Napi::Function DefineClass(Napi::Env env) {
-    return ObjectWrap<NamedSemaphore>::DefineClass(env, "NamedSemaphore", WithWaitMethods({
-            InstanceAccessor<&NamedSemaphore::Created>("created"),
-            InstanceAccessor<&NamedSemaphore::GetValue>("value"),
-            InstanceMethod<&NamedSemaphore::Post>("post"),
-            InstanceMethod<&NamedSemaphore::TryWait>("tryWait"),
-            InstanceMethod<&NamedSemaphore::Wait>("wait"),
-            InstanceMethod<&NamedSemaphore::WaitSync>("waitSync"),
-            InstanceMethod<&NamedSemaphore::Close>("close"),
-        }));
+    return ObjectWrap<NamedSemaphore>::DefineClass(env, "NamedSemaphore",
+                                                   WithWaitMethods({
+                                                       Getter<&NamedSemaphore::Created>("created"),
+                                                       Getter<&NamedSemaphore::GetValue>("value"),
+                                                       Method<&NamedSemaphore::Post>("post"),
+                                                       Method<&NamedSemaphore::TryWait>("tryWait"),
+                                                       Method<&NamedSemaphore::Wait>("wait"),
+                                                       Method<&NamedSemaphore::WaitSync>("waitSync"),
+                                                       Method<&NamedSemaphore::Close>("close"),
+                                                   }));
   }
 
-  explicit NamedSemaphore(const Napi::CallbackInfo& info) : WaitingWrap<NamedSemaphore>(info) {
-    Napi::Env env = info.Env();
-    if (info.Length() != 1 || !info[0].IsExternal()) {
-      Throw(LibraryError(env, ErrorKind::kTypeError, "ERR_ILLEGAL_CONSTRUCTOR", "semaphores are created by the open functions"));
-    }
-    Pending* pending = info[0].As<Napi::External<Pending>>().Data();
+  explicit NamedSemaphore(const Napi::CallbackInfo& info) : WaitingHandle<NamedSemaphore>(info) {
+    Pending* pending = PendingArg<Pending>(info);
     sem_ = std::make_shared<SemOwner>(pending->sem);
     pending->sem = nullptr;  // owned here from now on
     name_ = pending->name;
     created_ = pending->created;
-    info.This().As<Napi::Object>().TypeTag(&kTypeTag);
-    Addon& addon = Addon::Of(env);
-    registry_ = addon.registry;
-    waits_.Bind(addon.waiters);
-    registry_->Add(this);
+    waits_.Bind(Addon::Of(info.Env()).waiters);
   }
-
-  ~NamedSemaphore() override { registry_->Remove(this); }
 
   void ReleaseForTeardown() override {
     // The waiter pool's own teardown stops and frees the operations, and with them their share
     // of the semaphore.
     waits_.Clear();
-    closed_ = true;
+    MarkClosed();
     sem_.reset();
   }
 
   void Forget(double opId) { waits_.Finish(opId); }
+  std::string name() const override { return name_; }
 
-  Napi::Error OsFailure(Napi::Env env, int code, const char* syscall) const {
-    return SystemError(env, OsError{code, syscall, name_});
-  }
+ protected:
+  WaitSet& waits() override { return waits_; }
 
  private:
-  void CheckOpen(Napi::Env env) const {
-    if (closed_) Throw(LibraryError(env, ErrorKind::kError, "ERR_IPC_CLOSED", "The semaphore '" + name_ + "' is closed"));
-  }
-
   Napi::Value Created(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), created_); }
 
   // Named GetValue: ObjectWrap::Value() is the JS object.
@@ -313,9 +301,9 @@ class NamedSemaphore : public WaitingWrap<NamedSemaphore>, public Closeable {
   // Stops every pending wait and lets go of this handle's share of the semaphore; it is unmapped
   // once the stopped waits have left sem_wait and settled.
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (closed_) return info.Env().Undefined();
-    closed_ = true;
-    waits_.StopAll();
+    if (closed()) return info.Env().Undefined();
+    MarkClosed();
+    waits_.StopAll(StopReason::kClosed);
     sem_.reset();
     return info.Env().Undefined();
   }
@@ -323,26 +311,40 @@ class NamedSemaphore : public WaitingWrap<NamedSemaphore>, public Closeable {
   std::shared_ptr<SemOwner> sem_;
   std::string name_;
   bool created_ = false;
-  bool closed_ = false;
-  std::shared_ptr<HandleRegistry> registry_;
+  PendingWaits waits_;
 };
 
-// One sem_wait on a waiter thread. Holds the semaphore (so it stays mapped while the thread is in
-// the call) and the handle's JS object (so the handle outlives the wait).
+// One wait on a waiter thread: sem_wait, or sem_clockwait against its deadline. Holds the
+// semaphore (so it stays mapped while the thread is in the call) and the handle's JS object (so
+// the handle outlives the wait).
 class SemWaitOp final : public BlockingOp {
  public:
-  SemWaitOp(Napi::Env env, NamedSemaphore* handle, Napi::Object self, double opId, std::shared_ptr<SemOwner> sem)
-      : BlockingOp(env), handle_(handle), self_(Napi::Persistent(self)), opId_(opId), sem_(std::move(sem)) {}
+  SemWaitOp(Napi::Env env, NamedSemaphore* handle, Napi::Object self, double opId, Deadline deadline, std::shared_ptr<SemOwner> sem)
+      : BlockingOp(env, deadline), handle_(handle), self_(Napi::Persistent(self)), opId_(opId), sem_(std::move(sem)) {}
+
+  bool KernelDeadline() const override { return true; }
 
   void Execute() override {
+    const timespec until = deadline().MonotonicTimespec();
     for (;;) {
       if (StopRequested()) return;
-      if (sem_wait(sem_->get()) == 0) {
+      int error = 0;
+      if (deadline().never()) {
+        error = sem_wait(sem_->get()) == 0 ? 0 : errno;
+      } else {
+        error = WaitUntilMonotonic(sem_->get(), until);
+      }
+      if (error == 0) {
         got_ = true;
         return;
       }
-      if (errno != EINTR) {
-        error_ = errno;
+      if (error == ETIMEDOUT) {
+        TimedOut();
+        return;
+      }
+      if (error != EINTR) {
+        error_ = error;
+        syscall_ = deadline().never() ? "sem_wait" : "sem_clockwait";
         return;
       }
     }
@@ -354,9 +356,9 @@ class SemWaitOp final : public BlockingOp {
       // Taken as the stop was requested: the caller has the semaphore, so the wait succeeds.
       deferred_.Resolve(env.Undefined());
     } else if (error_ != 0) {
-      deferred_.Reject(handle_->OsFailure(env, error_, "sem_wait").Value());
+      deferred_.Reject(handle_->OsFailure(env, error_, syscall_).Value());
     } else {
-      deferred_.Reject(StopError(env, StopCode(), "wait", "semaphore").Value());
+      deferred_.Reject(StopError(env, stopReason(), "wait", "semaphore").Value());
     }
   }
 
@@ -367,15 +369,17 @@ class SemWaitOp final : public BlockingOp {
   std::shared_ptr<SemOwner> sem_;
   bool got_ = false;
   int error_ = 0;
+  const char* syscall_ = "sem_wait";
 };
 
-// wait(opId): Promise<void>, blocking in sem_wait on a waiter thread. lib/ has already tried
-// sem_trywait on this thread.
+// wait(opId, timeoutMs | -1): Promise<void>, blocking on a waiter thread. lib/ has already
+// tried sem_trywait on this thread.
 Napi::Value NamedSemaphore::Wait(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env);
   double opId = info[0].As<Napi::Number>().DoubleValue();
-  auto op = std::make_unique<SemWaitOp>(env, this, info.This().As<Napi::Object>(), opId, sem_);
+  Deadline deadline = Deadline::After(info[1].As<Napi::Number>().DoubleValue());
+  auto op = std::make_unique<SemWaitOp>(env, this, info.This().As<Napi::Object>(), opId, deadline, sem_);
   Napi::Promise promise = op->Promise();
   waits_.Start(opId, std::move(op));
   return promise;

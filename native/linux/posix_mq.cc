@@ -1,6 +1,6 @@
 // POSIX message queues (mq_open and friends). On Linux a queue descriptor is a file descriptor:
-// the queue is opened non-blocking and waits are uv_poll watches on the event loop, with no
-// thread at all.
+// the queue is opened non-blocking and waits are uv_poll watches on the event loop
+// (posix/poll_waits.h), with no thread at all.
 #include "linux/posix_mq.h"
 
 #include <errno.h>
@@ -19,6 +19,8 @@
 #include "common/addon.h"
 #include "common/bytes.h"
 #include "common/errors.h"
+#include "common/handle.h"
+#include "posix/poll_waits.h"
 
 namespace ipckit::posix {
 
@@ -31,7 +33,7 @@ Napi::Error TooLarge(Napi::Env env, const std::string& message) {
   return LibraryError(env, ErrorKind::kError, "ERR_IPC_MESSAGE_TOO_LARGE", message);
 }
 
-class PosixQueue : public Napi::ObjectWrap<PosixQueue>, public Closeable {
+class PosixQueue : public WaitingHandle<PosixQueue>, public PollWaits::Client {
  public:
   static constexpr napi_type_tag kTypeTag = {0x6970636b6974504fULL, 0x5349584d51763031ULL};
   static constexpr const char* kKindName = "POSIX message queue";
@@ -43,29 +45,21 @@ class PosixQueue : public Napi::ObjectWrap<PosixQueue>, public Closeable {
   };
 
   static Napi::Function DefineClass(Napi::Env env) {
-    return ObjectWrap<PosixQueue>::DefineClass(
-        env, "PosixQueue",
-        {
-            InstanceAccessor<&PosixQueue::Created>("created"),
-            InstanceAccessor<&PosixQueue::MessageSize>("messageSize"),
-            InstanceMethod<&PosixQueue::Attributes>("attributes"),
-            InstanceMethod<&PosixQueue::TrySend>("trySend"),
-            InstanceMethod<&PosixQueue::TryReceiveInto>("tryReceiveInto"),
-            InstanceMethod<&PosixQueue::Send>("send"),
-            InstanceMethod<&PosixQueue::Receive>("receive"),
-            InstanceMethod<&PosixQueue::Stop>("stop"),
-            InstanceMethod<&PosixQueue::Ref>("ref"),
-            InstanceMethod<&PosixQueue::Unref>("unref"),
-            InstanceMethod<&PosixQueue::Close>("close"),
-        });
+    return ObjectWrap<PosixQueue>::DefineClass(env, "PosixQueue",
+                                               WithWaitMethods({
+                                                   Getter<&PosixQueue::Created>("created"),
+                                                   Getter<&PosixQueue::MessageSize>("messageSize"),
+                                                   Method<&PosixQueue::Attributes>("attributes"),
+                                                   Method<&PosixQueue::TrySend>("trySend"),
+                                                   Method<&PosixQueue::TryReceiveInto>("tryReceiveInto"),
+                                                   Method<&PosixQueue::Send>("send"),
+                                                   Method<&PosixQueue::Receive>("receive"),
+                                                   Method<&PosixQueue::Close>("close"),
+                                               }));
   }
 
-  explicit PosixQueue(const Napi::CallbackInfo& info) : ObjectWrap<PosixQueue>(info), async_(info.Env(), "ipckit:PosixMessageQueue") {
-    Napi::Env env = info.Env();
-    if (info.Length() != 1 || !info[0].IsExternal()) {
-      Throw(LibraryError(env, ErrorKind::kTypeError, "ERR_ILLEGAL_CONSTRUCTOR", "queues are created by the open functions"));
-    }
-    Pending* pending = info[0].As<Napi::External<Pending>>().Data();
+  explicit PosixQueue(const Napi::CallbackInfo& info) : WaitingHandle<PosixQueue>(info), waits_(this, "ipckit:PosixMessageQueue") {
+    Pending* pending = PendingArg<Pending>(info);
     mqd_ = pending->mqd;
     pending->mqd = static_cast<mqd_t>(-1);  // owned here from now on
     name_ = pending->name;
@@ -73,49 +67,23 @@ class PosixQueue : public Napi::ObjectWrap<PosixQueue>, public Closeable {
     struct mq_attr attr;
     if (mq_getattr(mqd_, &attr) == 0) messageSize_ = static_cast<size_t>(attr.mq_msgsize);
     scratch_.resize(messageSize_);
-    info.This().As<Napi::Object>().TypeTag(&kTypeTag);
-    registry_ = Addon::Of(env).registry;
-    registry_->Add(this);
-    env_ = env;
   }
 
-  ~PosixQueue() override {
-    registry_->Remove(this);
-    Release();
-  }
+  ~PosixQueue() override { Release(); }
 
-  void ReleaseForTeardown() override {
-    sends_.clear();
-    receives_.clear();
-    Release();
-  }
+  void ReleaseForTeardown() override { Release(); }
+  std::string name() const override { return name_; }
+
+ protected:
+  WaitSet& waits() override { return waits_; }
 
  private:
-  struct Op {
-    double id;
-    Napi::Promise::Deferred deferred;
-    std::vector<char> data;  // sends: the message, copied at call time
-    unsigned priority = 0;
-  };
-
-  // Stops watching, closes the descriptor. The uv_poll_t is freed by its close callback.
+  // Stops watching, closes the descriptor.
   void Release() {
-    if (poll_ != nullptr) {
-      uv_poll_stop(poll_);
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); });
-      poll_ = nullptr;
-    }
+    waits_.Release();
     if (mqd_ != static_cast<mqd_t>(-1)) mq_close(mqd_);
     mqd_ = static_cast<mqd_t>(-1);
-    closed_ = true;
-  }
-
-  void CheckOpen(Napi::Env env) const {
-    if (closed_) Throw(LibraryError(env, ErrorKind::kError, "ERR_IPC_CLOSED", "The POSIX message queue is closed"));
-  }
-
-  Napi::Error OsFailure(Napi::Env env, int code, const char* syscall) const {
-    return SystemError(env, OsError{code, syscall, name_});
+    MarkClosed();
   }
 
   void CheckSize(Napi::Env env, size_t length) const {
@@ -170,6 +138,23 @@ class PosixQueue : public Napi::ObjectWrap<PosixQueue>, public Closeable {
       if (errno == EAGAIN) return Napi::Value();
       Throw(OsFailure(env, errno, "mq_receive"));
     }
+  }
+
+  // PollWaits::Client
+  bool TryNow(Napi::Env env, PollWaits::Op& op) override {
+    if (op.direction == PollWaits::kWrite) {
+      if (!SendNow(env, op.data.data(), op.data.size(), op.arg)) return false;
+      op.deferred.Resolve(env.Undefined());
+      return true;
+    }
+    Napi::Value message = ReceiveNow(env);
+    if (message.IsEmpty()) return false;
+    op.deferred.Resolve(message);
+    return true;
+  }
+
+  Napi::Error Stopped(Napi::Env env, const PollWaits::Op& op, StopReason reason) override {
+    return StopError(env, reason, op.direction == PollWaits::kWrite ? "send" : "receive", "POSIX message queue");
   }
 
   // trySend(data, priority): boolean
@@ -229,182 +214,46 @@ class PosixQueue : public Napi::ObjectWrap<PosixQueue>, public Closeable {
     }
   }
 
-  // send(opId, data, priority): Promise<void>, once the queue has room.
+  // send(opId, timeoutMs | -1, data, priority): Promise<void>, once the queue has room.
   Napi::Value Send(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     CheckOpen(env);
-    ByteSpan bytes = BytesOf(info[1]);
+    ByteSpan bytes = BytesOf(info[2]);
     CheckSize(env, bytes.length);
-    Op op{info[0].As<Napi::Number>().DoubleValue(), Napi::Promise::Deferred::New(env),
-          std::vector<char>(bytes.data, bytes.data + bytes.length), info[2].As<Napi::Number>().Uint32Value()};
-    Napi::Promise promise = op.deferred.Promise();
-    sends_.push_back(std::move(op));
-    Watch(env);
-    return promise;
+    PollWaits::Op op(env);
+    op.id = info[0].As<Napi::Number>().DoubleValue();
+    op.direction = PollWaits::kWrite;
+    op.deadline = Deadline::After(info[1].As<Napi::Number>().DoubleValue());
+    op.data.assign(bytes.data, bytes.data + bytes.length);
+    op.arg = info[3].As<Napi::Number>().Uint32Value();
+    return waits_.Add(env, Value(), static_cast<int>(mqd_), std::move(op));
   }
 
-  // receive(opId): Promise<{ data, priority }>, once a message arrives.
+  // receive(opId, timeoutMs | -1): Promise<{ data, priority }>, once a message arrives.
   Napi::Value Receive(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     CheckOpen(env);
-    receives_.push_back(Op{info[0].As<Napi::Number>().DoubleValue(), Napi::Promise::Deferred::New(env), {}, 0});
-    Napi::Promise promise = receives_.back().deferred.Promise();
-    Watch(env);
-    return promise;
-  }
-
-  // stop(opId, code): settles a pending operation with the library error `code`, at once: the
-  // operation is only a record on this thread, so nothing can be half done.
-  Napi::Value Stop(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    double id = info[0].As<Napi::Number>().DoubleValue();
-    std::string code = info[1].As<Napi::String>().Utf8Value();
-    for (auto* list : {&sends_, &receives_}) {
-      for (auto it = list->begin(); it != list->end(); ++it) {
-        if (it->id != id) continue;
-        Napi::Promise::Deferred deferred = it->deferred;
-        bool send = list == &sends_;
-        list->erase(it);
-        deferred.Reject(StopError(env, code, send ? "send" : "receive", "POSIX message queue").Value());
-        Watch(env);
-        return env.Undefined();
-      }
-    }
-    return env.Undefined();
-  }
-
-  Napi::Value Ref(const Napi::CallbackInfo& info) {
-    referenced_ = true;
-    if (poll_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
-    return info.Env().Undefined();
-  }
-
-  Napi::Value Unref(const Napi::CallbackInfo& info) {
-    referenced_ = false;
-    if (poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
-    return info.Env().Undefined();
+    PollWaits::Op op(env);
+    op.id = info[0].As<Napi::Number>().DoubleValue();
+    op.direction = PollWaits::kRead;
+    op.deadline = Deadline::After(info[1].As<Napi::Number>().DoubleValue());
+    return waits_.Add(env, Value(), static_cast<int>(mqd_), std::move(op));
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (closed_) return env.Undefined();
-    std::deque<Op> sends, receives;
-    sends.swap(sends_);
-    receives.swap(receives_);
+    if (closed()) return env.Undefined();
+    waits_.StopAll(StopReason::kClosed);
     Release();
-    for (Op& op : sends) op.deferred.Reject(StopError(env, "ERR_IPC_CLOSED", "send", "POSIX message queue").Value());
-    for (Op& op : receives) op.deferred.Reject(StopError(env, "ERR_IPC_CLOSED", "receive", "POSIX message queue").Value());
-    self_.Reset();
     return env.Undefined();
-  }
-
-  // Watches the descriptor for what the pending operations need, or stops watching. While
-  // anything is pending, the JS object is pinned so it cannot be collected mid-wait.
-  void Watch(Napi::Env env) {
-    int events = (receives_.empty() ? 0 : UV_READABLE) | (sends_.empty() ? 0 : UV_WRITABLE);
-    if (events == 0) {
-      if (poll_ != nullptr) uv_poll_stop(poll_);
-      self_.Reset();
-      return;
-    }
-    if (self_.IsEmpty()) self_ = Napi::Persistent(Value());
-    if (poll_ == nullptr) {
-      uv_loop_t* loop = nullptr;
-      napi_get_uv_event_loop(env, &loop);
-      poll_ = new uv_poll_t;
-      int rc = uv_poll_init(loop, poll_, mqd_);
-      if (rc != 0) {
-        delete poll_;
-        poll_ = nullptr;
-        Throw(SystemError(env, OsError{-rc, "uv_poll_init", name_}));
-      }
-      poll_->data = this;
-      if (!referenced_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
-    }
-    if (events != watching_ || !uv_is_active(reinterpret_cast<uv_handle_t*>(poll_))) {
-      uv_poll_start(poll_, events, OnReady);
-      watching_ = events;
-    }
-  }
-
-  static void OnReady(uv_poll_t* handle, int status, int events) {
-    auto* self = static_cast<PosixQueue*>(handle->data);
-    Napi::Env env = self->env_;
-    Napi::HandleScope scope(env);
-    // Settling inside a callback scope runs the promise reactions (microtasks) right after.
-    Napi::CallbackScope callbackScope(env, self->async_);
-    try {
-      self->Service(env, status, events);
-    } catch (const Napi::Error& error) {
-      error.ThrowAsJavaScriptException();
-    }
-  }
-
-  void Service(Napi::Env env, int status, int events) {
-    if (status < 0) {
-      // The watch itself failed: fail everything pending rather than hang.
-      Napi::Error error = SystemError(env, OsError{-status, "uv_poll", name_});
-      for (Op& op : sends_) op.deferred.Reject(error.Value());
-      for (Op& op : receives_) op.deferred.Reject(error.Value());
-      sends_.clear();
-      receives_.clear();
-      Watch(env);
-      return;
-    }
-    // Serve in call order until the kernel says "not now"; a send keeps its place in line.
-    if (events & UV_WRITABLE) {
-      while (!sends_.empty() && !closed_) {
-        Op& op = sends_.front();
-        int sent;
-        try {
-          sent = SendNow(env, op.data.data(), op.data.size(), op.priority);
-        } catch (const Napi::Error& error) {
-          Napi::Promise::Deferred deferred = op.deferred;
-          sends_.pop_front();
-          deferred.Reject(error.Value());
-          continue;
-        }
-        if (!sent) break;
-        Napi::Promise::Deferred deferred = op.deferred;
-        sends_.pop_front();
-        deferred.Resolve(env.Undefined());
-      }
-    }
-    if (events & UV_READABLE) {
-      while (!receives_.empty() && !closed_) {
-        Napi::Value message;
-        try {
-          message = ReceiveNow(env);
-        } catch (const Napi::Error& error) {
-          Napi::Promise::Deferred deferred = receives_.front().deferred;
-          receives_.pop_front();
-          deferred.Reject(error.Value());
-          continue;
-        }
-        if (message.IsEmpty()) break;
-        Napi::Promise::Deferred deferred = receives_.front().deferred;
-        receives_.pop_front();
-        deferred.Resolve(message);
-      }
-    }
-    if (!closed_) Watch(env);
   }
 
   mqd_t mqd_ = static_cast<mqd_t>(-1);
   std::string name_;
   bool created_ = false;
-  bool closed_ = false;
-  bool referenced_ = true;
   size_t messageSize_ = 8192;
   std::vector<char> scratch_;
-  std::deque<Op> sends_;
-  std::deque<Op> receives_;
-  uv_poll_t* poll_ = nullptr;
-  int watching_ = 0;
-  Napi::ObjectReference self_;
-  Napi::AsyncContext async_;
-  napi_env env_ = nullptr;
-  std::shared_ptr<HandleRegistry> registry_;
+  PollWaits waits_;
 };
 
 // openPosixQueue(name, flags, mode, maxMessages (0: default), messageSize (0: default)): PosixQueue

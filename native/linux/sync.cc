@@ -196,18 +196,42 @@ void UnlockHeld(Napi::Env env, MappingHandle* mapping, ipckit_mutex_t* m) {
 // the wait and unmaps only after it has settled.
 class MemoryOp : public BlockingOp {
  public:
-  MemoryOp(Napi::Env env, MappingHandle* mapping, double opId, uint32_t* word)
-      : BlockingOp(env), mapping_(mapping), pin_(Napi::Persistent(mapping->Value())), opId_(opId), word_(word) {}
+  MemoryOp(Napi::Env env, MappingHandle* mapping, double opId, Deadline deadline, uint32_t* word)
+      : BlockingOp(env, deadline), mapping_(mapping), pin_(Napi::Persistent(mapping->Value())), opId_(opId), word_(word) {}
+
+  // The futex takes the deadline itself (an absolute CLOCK_MONOTONIC time).
+  bool KernelDeadline() const override { return true; }
 
   void Settle(Napi::Env env) override {
-    mapping_->RemoveDependent(opId_);
+    mapping_->FinishWait(opId_);
     if (completed_) {
       deferred_.Resolve(Napi::Number::New(env, result_));
     } else if (error_ != 0) {
       deferred_.Reject(ErrnoError(env, error_, "futex").Value());
+    } else if (stopReason() == StopReason::kTimeout && timeoutResolves_) {
+      // waitAsync mirrors Atomics.waitAsync: running out of time is a result, not an error.
+      deferred_.Resolve(Napi::Number::New(env, IPCKIT_TIMED_OUT));
     } else {
-      deferred_.Reject(StopError(env, StopCode(), "wait", "shared memory").Value());
+      deferred_.Reject(StopError(env, stopReason(), "wait", "shared memory").Value());
     }
+  }
+
+ protected:
+  // The futex deadline, or null for none.
+  const struct timespec* Until() {
+    if (deadline().never()) return nullptr;
+    until_ = deadline().MonotonicTimespec();
+    return &until_;
+  }
+  // After a failed futex wait: true if Execute() should return (timed out, or failed).
+  bool Failed(int error) {
+    if (error == ETIMEDOUT) {
+      TimedOut();
+      return true;
+    }
+    if (error == EAGAIN || error == EINTR) return false;
+    error_ = error;
+    return true;
   }
 
  protected:
@@ -216,20 +240,25 @@ class MemoryOp : public BlockingOp {
   double opId_;
   uint32_t* word_;
   bool completed_ = false;
+  bool timeoutResolves_ = false;
   int result_ = 0;
   int error_ = 0;
+  struct timespec until_ = {};
 };
 
 // Sleeps while *word == expected: resolves 0 when woken, 1 if the word differed.
 class FutexWaitOp final : public MemoryOp {
  public:
-  FutexWaitOp(Napi::Env env, MappingHandle* mapping, double opId, uint32_t* word, uint32_t expected)
-      : MemoryOp(env, mapping, opId, word), expected_(expected) {}
+  FutexWaitOp(Napi::Env env, MappingHandle* mapping, double opId, Deadline deadline, uint32_t* word, uint32_t expected)
+      : MemoryOp(env, mapping, opId, deadline, word), expected_(expected) {
+    timeoutResolves_ = true;
+  }
 
   void Execute() override {
+    const struct timespec* until = Until();
     for (;;) {
       if (StopRequested()) return;
-      if (ipckit_futex_wait_until(word_, expected_, nullptr) == 0) {
+      if (ipckit_futex_wait_until(word_, expected_, until) == 0) {
         completed_ = true;
         result_ = IPCKIT_OK;
         return;
@@ -239,10 +268,7 @@ class FutexWaitOp final : public MemoryOp {
         result_ = IPCKIT_NOT_EQUAL;
         return;
       }
-      if (errno != EINTR) {
-        error_ = errno;
-        return;
-      }
+      if (Failed(errno)) return;
     }
   }
 
@@ -259,6 +285,7 @@ class MutexSleepOp final : public MemoryOp {
   using MemoryOp::MemoryOp;
 
   void Execute() override {
+    const struct timespec* until = Until();
     for (;;) {
       if (StopRequested()) return;
       uint32_t word = __atomic_load_n(word_, __ATOMIC_ACQUIRE);
@@ -267,25 +294,13 @@ class MutexSleepOp final : public MemoryOp {
         if (!__atomic_compare_exchange_n(word_, &word, word | FUTEX_WAITERS, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) continue;
         word |= FUTEX_WAITERS;
       }
-      if (ipckit_futex_wait_until(word_, word, nullptr) == 0) break;
-      if (errno != EAGAIN && errno != EINTR) {
-        error_ = errno;
-        return;
-      }
+      if (ipckit_futex_wait_until(word_, word, until) == 0) break;
+      if (Failed(errno)) return;
     }
     completed_ = true;
   }
 };
 
-void SubmitMemoryOp(Napi::Env env, MappingHandle* mapping, double opId, std::unique_ptr<MemoryOp> op, bool referenced) {
-  // Pending waits are known by number to the mapping (for close()) and to lib/ (for stop and
-  // ref): a number in use twice would let one wait shadow another, which then never settles.
-  if (mapping->FindDependent(opId) != nullptr) {
-    Throw(LibraryError(env, ErrorKind::kError, "ERR_INVALID_STATE", "wait number " + std::to_string(opId) + " is already pending on this mapping"));
-  }
-  mapping->AddDependent(opId, op.get());
-  mapping->waiters()->Submit(std::move(op), referenced);
-}
 
 ipckit_mutex_t* MutexAt(const Napi::CallbackInfo& info, bool mustBeValid = true, bool whileLocked = false) {
   auto* mutex = reinterpret_cast<ipckit_mutex_t*>(At(info.Env(), MappingArg(info), Offset(info, 1), sizeof(ipckit_mutex_t), 8, whileLocked));
@@ -374,45 +389,48 @@ Napi::Value FutexWake(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, ipckit_wake(word, count));
 }
 
-// futexWaitAsync(mapping, opId, offset, expected, referenced): Promise<0 | 1>
+// futexWaitAsync(mapping, opId, timeoutMs | -1, offset, expected, referenced): Promise<0 | 1 | 2>
+// (woken, not equal, timed out: the futex takes the deadline).
 Napi::Value FutexWaitAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   MappingHandle* mapping = MappingArg(info);
   double opId = info[1].As<Napi::Number>().DoubleValue();
-  auto* word = reinterpret_cast<uint32_t*>(At(env, mapping, Offset(info, 2), 4, 4));
-  uint32_t expected = static_cast<uint32_t>(info[3].As<Napi::Number>().Int32Value());
-  auto op = std::make_unique<FutexWaitOp>(env, mapping, opId, word, expected);
+  Deadline deadline = Deadline::After(info[2].As<Napi::Number>().DoubleValue());
+  auto* word = reinterpret_cast<uint32_t*>(At(env, mapping, Offset(info, 3), 4, 4));
+  uint32_t expected = static_cast<uint32_t>(info[4].As<Napi::Number>().Int32Value());
+  auto op = std::make_unique<FutexWaitOp>(env, mapping, opId, deadline, word, expected);
   Napi::Promise promise = op->Promise();
-  SubmitMemoryOp(env, mapping, opId, std::move(op), info[4].As<Napi::Boolean>().Value());
+  mapping->StartWait(opId, std::move(op), info[5].As<Napi::Boolean>().Value());
   return promise;
 }
 
-// mutexSleepAsync(mapping, opId, offset, referenced): Promise<0>, once the mutex is worth trying
+// mutexSleepAsync(mapping, opId, timeoutMs | -1, offset, referenced): Promise<0>, once the mutex
+// is worth trying; rejects with ERR_IPC_TIMEOUT at the deadline.
 Napi::Value MutexSleepAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   MappingHandle* mapping = MappingArg(info);
   double opId = info[1].As<Napi::Number>().DoubleValue();
-  ipckit_mutex_t* mutex = reinterpret_cast<ipckit_mutex_t*>(At(env, mapping, Offset(info, 2), sizeof(ipckit_mutex_t), 8));
+  Deadline deadline = Deadline::After(info[2].As<Napi::Number>().DoubleValue());
+  ipckit_mutex_t* mutex = reinterpret_cast<ipckit_mutex_t*>(At(env, mapping, Offset(info, 3), sizeof(ipckit_mutex_t), 8));
   auto* word = reinterpret_cast<uint32_t*>(&mutex->u.mutex.__data.__lock);
-  auto op = std::make_unique<MutexSleepOp>(env, mapping, opId, word);
+  auto op = std::make_unique<MutexSleepOp>(env, mapping, opId, deadline, word);
   Napi::Promise promise = op->Promise();
-  SubmitMemoryOp(env, mapping, opId, std::move(op), info[3].As<Napi::Boolean>().Value());
+  mapping->StartWait(opId, std::move(op), info[4].As<Napi::Boolean>().Value());
   return promise;
 }
 
-// waitStop(mapping, opId, code) / waitRef(mapping, opId, referenced)
+// waitStop(mapping, opId, reason) / waitRef(mapping, opId, referenced): the stop() and ref() of a
+// wait in shared memory, which lib/ knows by mapping and number rather than by handle.
 Napi::Value WaitStop(const Napi::CallbackInfo& info) {
   MappingHandle* mapping = MappingArg(info);
-  BlockingOp* op = mapping->FindDependent(info[1].As<Napi::Number>().DoubleValue());
-  std::string code = info[2].As<Napi::String>().Utf8Value();
-  if (op != nullptr) mapping->waiters()->Stop(op, PendingWaits::CanonicalStopCode(code));
+  int reason = info[2].As<Napi::Number>().Int32Value();
+  mapping->waits().Stop(info[1].As<Napi::Number>().DoubleValue(), reason == static_cast<int>(StopReason::kAborted) ? StopReason::kAborted : StopReason::kClosed);
   return info.Env().Undefined();
 }
 
 Napi::Value WaitRef(const Napi::CallbackInfo& info) {
   MappingHandle* mapping = MappingArg(info);
-  BlockingOp* op = mapping->FindDependent(info[1].As<Napi::Number>().DoubleValue());
-  if (op != nullptr) mapping->waiters()->SetReferenced(op, info[2].As<Napi::Boolean>().Value());
+  mapping->waits().SetReferenced(info[1].As<Napi::Number>().DoubleValue(), info[2].As<Napi::Boolean>().Value());
   return info.Env().Undefined();
 }
 

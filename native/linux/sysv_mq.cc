@@ -19,6 +19,7 @@
 #include "common/addon.h"
 #include "common/bytes.h"
 #include "common/errors.h"
+#include "common/handle.h"
 #include "common/waiter.h"
 #include "linux/sysv_common.h"
 
@@ -53,25 +54,26 @@ class MessageBuffer {
   size_t capacity_ = 0;
 };
 
-class SysVQueue : public WaitingWrap<SysVQueue>, public Closeable {
+class SysVQueue : public WaitingHandle<SysVQueue> {
  public:
   static constexpr napi_type_tag kTypeTag = {0x6970636b69745356ULL, 0x6d73677175657565ULL};
   static constexpr const char* kKindName = "System V message queue";
 
   static Napi::Function DefineClass(Napi::Env env) {
-    return ObjectWrap<SysVQueue>::DefineClass(env, "SysVQueue", WithWaitMethods({
-            InstanceAccessor<&SysVQueue::Id>("id"),
-            InstanceAccessor<&SysVQueue::Created>("created"),
-            InstanceAccessor<&SysVQueue::MessageMax>("msgmax"),
-            InstanceMethod<&SysVQueue::TrySend>("trySend"),
-            InstanceMethod<&SysVQueue::TryReceiveInto>("tryReceiveInto"),
-            InstanceMethod<&SysVQueue::Send>("send"),
-            InstanceMethod<&SysVQueue::Receive>("receive"),
-            InstanceMethod<&SysVQueue::Stat>("stat"),
-            InstanceMethod<&SysVQueue::Set>("set"),
-            InstanceMethod<&SysVQueue::Remove>("remove"),
-            InstanceMethod<&SysVQueue::Close>("close"),
-        }));
+    return ObjectWrap<SysVQueue>::DefineClass(env, "SysVQueue",
+                                              WithWaitMethods({
+                                                  Getter<&SysVQueue::Id>("id"),
+                                                  Getter<&SysVQueue::Created>("created"),
+                                                  Getter<&SysVQueue::MessageMax>("msgmax"),
+                                                  Method<&SysVQueue::TrySend>("trySend"),
+                                                  Method<&SysVQueue::TryReceiveInto>("tryReceiveInto"),
+                                                  Method<&SysVQueue::Send>("send"),
+                                                  Method<&SysVQueue::Receive>("receive"),
+                                                  Method<&SysVQueue::Stat>("stat"),
+                                                  Method<&SysVQueue::Set>("set"),
+                                                  Method<&SysVQueue::Remove>("remove"),
+                                                  Method<&SysVQueue::Close>("close"),
+                                              }));
   }
 
   struct Pending {
@@ -80,33 +82,23 @@ class SysVQueue : public WaitingWrap<SysVQueue>, public Closeable {
     bool created;
   };
 
-  explicit SysVQueue(const Napi::CallbackInfo& info) : WaitingWrap<SysVQueue>(info) {
-    Napi::Env env = info.Env();
-    if (info.Length() != 1 || !info[0].IsExternal()) {
-      Throw(LibraryError(env, ErrorKind::kTypeError, "ERR_ILLEGAL_CONSTRUCTOR", "queues are created by the open functions"));
-    }
-    Pending* pending = info[0].As<Napi::External<Pending>>().Data();
+  explicit SysVQueue(const Napi::CallbackInfo& info) : WaitingHandle<SysVQueue>(info) {
+    Pending* pending = PendingArg<Pending>(info);
     id_ = pending->id;
     key_ = pending->key;
     created_ = pending->created;
     msgmax_ = static_cast<size_t>(ReadProcLong("/proc/sys/kernel/msgmax", 8192));
-    info.This().As<Napi::Object>().TypeTag(&kTypeTag);
-    Addon& addon = Addon::Of(env);
-    registry_ = addon.registry;
-    waits_.Bind(addon.waiters);
-    registry_->Add(this);
+    waits_.Bind(Addon::Of(info.Env()).waiters);
   }
-
-  ~SysVQueue() override { registry_->Remove(this); }
 
   void ReleaseForTeardown() override {
     // The waiter pool's own teardown stops and frees the operations.
     waits_.Clear();
-    closed_ = true;
+    MarkClosed();
   }
 
   int id() const { return id_; }
-  const std::string& name() const {
+  std::string name() const override {
     if (name_.empty()) name_ = KeyName(key_);
     return name_;
   }
@@ -116,16 +108,15 @@ class SysVQueue : public WaitingWrap<SysVQueue>, public Closeable {
     if (code == E2BIG && std::strcmp(syscall, "msgrcv") == 0) {
       return TooLarge(env, "the next message is larger than maxSize; pass a larger maxSize, or noError: true to truncate it");
     }
-    return SystemError(env, OsError{code, syscall, name()});
+    return Handle::OsFailure(env, code, syscall);
   }
+
+ protected:
+  WaitSet& waits() override { return waits_; }
 
  private:
   friend class SysVSendOp;
   friend class SysVReceiveOp;
-
-  void CheckOpen(Napi::Env env) const {
-    if (closed_) Throw(LibraryError(env, ErrorKind::kError, "ERR_IPC_CLOSED", "The System V message queue is closed"));
-  }
 
   void CheckSendSize(Napi::Env env, size_t length) const {
     if (length > msgmax_) {
@@ -276,29 +267,28 @@ class SysVQueue : public WaitingWrap<SysVQueue>, public Closeable {
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (closed_) return info.Env().Undefined();
-    closed_ = true;
-    waits_.StopAll();
+    if (closed()) return info.Env().Undefined();
+    MarkClosed();
+    waits_.StopAll(StopReason::kClosed);
     return info.Env().Undefined();
   }
 
   int id_ = -1;
   double key_ = 0;
   bool created_ = false;
-  bool closed_ = false;
   size_t msgmax_ = 8192;
   size_t knownMaxBytes_ = 0;  // msg_qbytes when last read (0: not yet)
   mutable std::string name_;
   MessageBuffer scratch_;
-  std::shared_ptr<HandleRegistry> registry_;
+  PendingWaits waits_;
 };
 
 // Pins the queue's JS object while an operation is in flight and unregisters the operation once
 // it settles.
 class SysVOp : public BlockingOp {
  public:
-  SysVOp(Napi::Env env, SysVQueue* queue, Napi::Object self, double opId)
-      : BlockingOp(env), queue_(queue), self_(Napi::Persistent(self)), opId_(opId), id_(queue->id()) {}
+  SysVOp(Napi::Env env, SysVQueue* queue, Napi::Object self, double opId, Deadline deadline)
+      : BlockingOp(env, deadline), queue_(queue), self_(Napi::Persistent(self)), opId_(opId), id_(queue->id()) {}
 
  protected:
   void Finish() { queue_->Forget(opId_); }
@@ -311,8 +301,8 @@ class SysVOp : public BlockingOp {
 
 class SysVSendOp final : public SysVOp {
  public:
-  SysVSendOp(Napi::Env env, SysVQueue* queue, Napi::Object self, double opId, long type, ByteSpan bytes)
-      : SysVOp(env, queue, self, opId), length_(bytes.length) {
+  SysVSendOp(Napi::Env env, SysVQueue* queue, Napi::Object self, double opId, Deadline deadline, long type, ByteSpan bytes)
+      : SysVOp(env, queue, self, opId, deadline), length_(bytes.length) {
     // Copied now: the caller may reuse or drop its buffer as soon as send() returns.
     message_.Reserve(bytes.length);
     message_.type() = type;
@@ -341,7 +331,7 @@ class SysVSendOp final : public SysVOp {
     } else if (error_ != 0) {
       deferred_.Reject(queue_->OsFailure(env, error_, "msgsnd").Value());
     } else {
-      deferred_.Reject(StopError(env, StopCode(), "send", "System V message queue").Value());
+      deferred_.Reject(StopError(env, stopReason(), "send", "System V message queue").Value());
     }
   }
 
@@ -353,8 +343,8 @@ class SysVSendOp final : public SysVOp {
 
 class SysVReceiveOp final : public SysVOp {
  public:
-  SysVReceiveOp(Napi::Env env, SysVQueue* queue, Napi::Object self, double opId, long type, size_t maxSize, bool noError)
-      : SysVOp(env, queue, self, opId), type_(type), maxSize_(maxSize), flags_(noError ? MSG_NOERROR : 0) {
+  SysVReceiveOp(Napi::Env env, SysVQueue* queue, Napi::Object self, double opId, Deadline deadline, long type, size_t maxSize, bool noError)
+      : SysVOp(env, queue, self, opId, deadline), type_(type), maxSize_(maxSize), flags_(noError ? MSG_NOERROR : 0) {
     message_.Reserve(maxSize);
   }
 
@@ -381,7 +371,7 @@ class SysVReceiveOp final : public SysVOp {
       deferred_.Resolve(SysVQueue::Message(env, message_.type(), message_.text(), received_));
     } else if (error_ == 0) {
       // Stopped, while waiting or before it ever started.
-      deferred_.Reject(StopError(env, StopCode(), "receive", "System V message queue").Value());
+      deferred_.Reject(StopError(env, stopReason(), "receive", "System V message queue").Value());
     } else {
       deferred_.Reject(queue_->OsFailure(env, error_, "msgrcv").Value());
     }
@@ -396,32 +386,36 @@ class SysVReceiveOp final : public SysVOp {
   bool got_ = false;
 };
 
-// send(opId, type, data): Promise<void>, waiting for room on a waiter thread.
+// send(opId, timeoutMs | -1, type, data): Promise<void>, waiting for room on a waiter thread.
+// msgsnd takes no deadline: the pool's watchdog cancels it when the time is up.
 Napi::Value SysVQueue::Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env);
   double opId = info[0].As<Napi::Number>().DoubleValue();
-  long type = static_cast<long>(info[1].As<Napi::Number>().Int64Value());
-  ByteSpan bytes = BytesOf(info[2]);
+  Deadline deadline = Deadline::After(info[1].As<Napi::Number>().DoubleValue());
+  long type = static_cast<long>(info[2].As<Napi::Number>().Int64Value());
+  ByteSpan bytes = BytesOf(info[3]);
   CheckSendSize(env, bytes.length);
   CheckFitsQueue(env, bytes.length);
-  auto op = std::make_unique<SysVSendOp>(env, this, info.This().As<Napi::Object>(), opId, type, bytes);
+  auto op = std::make_unique<SysVSendOp>(env, this, info.This().As<Napi::Object>(), opId, deadline, type, bytes);
   Napi::Promise promise = op->Promise();
   waits_.Start(opId, std::move(op));
   return promise;
 }
 
-// receive(opId, type, maxSize, noError): Promise<{ type, data }>, waiting on a waiter thread.
+// receive(opId, timeoutMs | -1, type, maxSize, noError): Promise<{ type, data }>, waiting on a
+// waiter thread. msgrcv takes no deadline either.
 Napi::Value SysVQueue::Receive(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env);
   double opId = info[0].As<Napi::Number>().DoubleValue();
-  long type = static_cast<long>(info[1].As<Napi::Number>().Int64Value());
-  int64_t maxSizeValue = info[2].As<Napi::Number>().Int64Value();
+  Deadline deadline = Deadline::After(info[1].As<Napi::Number>().DoubleValue());
+  long type = static_cast<long>(info[2].As<Napi::Number>().Int64Value());
+  int64_t maxSizeValue = info[3].As<Napi::Number>().Int64Value();
   CheckReceiveSize(env, maxSizeValue);
   size_t maxSize = static_cast<size_t>(maxSizeValue);
-  bool noError = info[3].As<Napi::Boolean>().Value();
-  auto op = std::make_unique<SysVReceiveOp>(env, this, info.This().As<Napi::Object>(), opId, type, maxSize, noError);
+  bool noError = info[4].As<Napi::Boolean>().Value();
+  auto op = std::make_unique<SysVReceiveOp>(env, this, info.This().As<Napi::Object>(), opId, deadline, type, maxSize, noError);
   Napi::Promise promise = op->Promise();
   waits_.Start(opId, std::move(op));
   return promise;

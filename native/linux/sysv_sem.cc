@@ -19,6 +19,7 @@
 
 #include "common/addon.h"
 #include "common/errors.h"
+#include "common/handle.h"
 #include "common/waiter.h"
 #include "linux/sysv_common.h"
 
@@ -128,28 +129,29 @@ int64_t MonotonicMs() {
   return static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
 }
 
-class SysVSemSet : public WaitingWrap<SysVSemSet>, public Closeable {
+class SysVSemSet : public WaitingHandle<SysVSemSet> {
  public:
   static constexpr napi_type_tag kTypeTag = {0x6970636b69745356ULL, 0x73656d6170686f72ULL};
   static constexpr const char* kKindName = "System V semaphore set";
 
   static Napi::Function DefineClass(Napi::Env env) {
-    return ObjectWrap<SysVSemSet>::DefineClass(env, "SysVSemaphoreSet", WithWaitMethods({
-            InstanceAccessor<&SysVSemSet::Id>("id"),
-            InstanceAccessor<&SysVSemSet::Created>("created"),
-            InstanceAccessor<&SysVSemSet::Count>("count"),
-            InstanceAccessor<&SysVSemSet::OpsMax>("semopm"),
-            InstanceMethod<&SysVSemSet::TryOp>("tryOp"),
-            InstanceMethod<&SysVSemSet::Op>("op"),
-            InstanceMethod<&SysVSemSet::OpSync>("opSync"),
-            InstanceMethod<&SysVSemSet::Get>("get"),
-            InstanceMethod<&SysVSemSet::SetValue>("set"),
-            InstanceMethod<&SysVSemSet::GetAll>("getAll"),
-            InstanceMethod<&SysVSemSet::SetAll>("setAll"),
-            InstanceMethod<&SysVSemSet::Stat>("stat"),
-            InstanceMethod<&SysVSemSet::Remove>("remove"),
-            InstanceMethod<&SysVSemSet::Close>("close"),
-        }));
+    return ObjectWrap<SysVSemSet>::DefineClass(env, "SysVSemaphoreSet",
+                                               WithWaitMethods({
+                                                   Getter<&SysVSemSet::Id>("id"),
+                                                   Getter<&SysVSemSet::Created>("created"),
+                                                   Getter<&SysVSemSet::Count>("count"),
+                                                   Getter<&SysVSemSet::OpsMax>("semopm"),
+                                                   Method<&SysVSemSet::TryOp>("tryOp"),
+                                                   Method<&SysVSemSet::Op>("op"),
+                                                   Method<&SysVSemSet::OpSync>("opSync"),
+                                                   Method<&SysVSemSet::Get>("get"),
+                                                   Method<&SysVSemSet::SetValue>("set"),
+                                                   Method<&SysVSemSet::GetAll>("getAll"),
+                                                   Method<&SysVSemSet::SetAll>("setAll"),
+                                                   Method<&SysVSemSet::Stat>("stat"),
+                                                   Method<&SysVSemSet::Remove>("remove"),
+                                                   Method<&SysVSemSet::Close>("close"),
+                                               }));
   }
 
   // What identifies the set behind the id (see SameSet); read with IPC_STAT at open.
@@ -162,12 +164,8 @@ class SysVSemSet : public WaitingWrap<SysVSemSet>, public Closeable {
     gid_t cgid;
   };
 
-  explicit SysVSemSet(const Napi::CallbackInfo& info) : WaitingWrap<SysVSemSet>(info) {
-    Napi::Env env = info.Env();
-    if (info.Length() != 1 || !info[0].IsExternal()) {
-      Throw(LibraryError(env, ErrorKind::kTypeError, "ERR_ILLEGAL_CONSTRUCTOR", "semaphore sets are created by the open functions"));
-    }
-    Pending* pending = info[0].As<Napi::External<Pending>>().Data();
+  explicit SysVSemSet(const Napi::CallbackInfo& info) : WaitingHandle<SysVSemSet>(info) {
+    Pending* pending = PendingArg<Pending>(info);
     id_ = pending->id;
     key_ = pending->key;
     created_ = pending->created;
@@ -175,35 +173,28 @@ class SysVSemSet : public WaitingWrap<SysVSemSet>, public Closeable {
     cuid_ = pending->cuid;
     cgid_ = pending->cgid;
     semopm_ = static_cast<int>(ReadSemLimits().semopm);
-    info.This().As<Napi::Object>().TypeTag(&kTypeTag);
-    Addon& addon = Addon::Of(env);
-    registry_ = addon.registry;
-    waits_.Bind(addon.waiters);
-    registry_->Add(this);
+    waits_.Bind(Addon::Of(info.Env()).waiters);
   }
-
-  ~SysVSemSet() override { registry_->Remove(this); }
 
   void ReleaseForTeardown() override {
     // A set id is no descriptor: nothing to release. The waiter pool's own teardown stops and
     // frees the operations.
     waits_.Clear();
-    closed_ = true;
+    MarkClosed();
   }
 
   int id() const { return id_; }
   void Forget(double opId) { waits_.Finish(opId); }
 
-  Napi::Error OsFailure(Napi::Env env, int code, const char* syscall) const {
+  std::string name() const override {
     if (name_.empty()) name_ = KeyName(key_);
-    return SystemError(env, OsError{code, syscall, name_});
+    return name_;
   }
+
+ protected:
+  WaitSet& waits() override { return waits_; }
 
  private:
-  void CheckOpen(Napi::Env env) const {
-    if (closed_) Throw(LibraryError(env, ErrorKind::kError, "ERR_IPC_CLOSED", "The System V semaphore set is closed"));
-  }
-
   // Whether the set the kernel now has at id_ is the one this handle opened. A removed set's id
   // is handed out again once the ids wrap (index + seq * 32768, seq wrapping at 65535: a few
   // million semget calls, seconds of work), and through a stale handle every call would then act
@@ -439,9 +430,9 @@ class SysVSemSet : public WaitingWrap<SysVSemSet>, public Closeable {
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (closed_) return info.Env().Undefined();
-    closed_ = true;
-    waits_.StopAll();
+    if (closed()) return info.Env().Undefined();
+    MarkClosed();
+    waits_.StopAll(StopReason::kClosed);
     return info.Env().Undefined();
   }
 
@@ -452,23 +443,37 @@ class SysVSemSet : public WaitingWrap<SysVSemSet>, public Closeable {
   uid_t cuid_ = 0;
   gid_t cgid_ = 0;
   int semopm_ = 500;
-  bool closed_ = false;
   mutable std::string name_;
   std::vector<struct sembuf> scratch_;  // JS thread only
-  std::shared_ptr<HandleRegistry> registry_;
+  PendingWaits waits_;
 };
 
-// One waiting semop. Pins the set's JS object while in flight and unregisters itself on settle.
+// One waiting semop, through semtimedop with what is left of its deadline. Pins the set's JS
+// object while in flight and unregisters itself on settle.
 class SemWaitOp final : public BlockingOp {
  public:
-  SemWaitOp(Napi::Env env, SysVSemSet* set, Napi::Object self, double opId, std::vector<struct sembuf> ops)
-      : BlockingOp(env), set_(set), self_(Napi::Persistent(self)), opId_(opId), id_(set->id()), ops_(std::move(ops)) {}
+  SemWaitOp(Napi::Env env, SysVSemSet* set, Napi::Object self, double opId, Deadline deadline, std::vector<struct sembuf> ops)
+      : BlockingOp(env, deadline), set_(set), self_(Napi::Persistent(self)), opId_(opId), id_(set->id()), ops_(std::move(ops)) {}
+
+  bool KernelDeadline() const override { return true; }
 
   void Execute() override {
     for (;;) {
       if (StopRequested()) return;
-      if (semop(id_, ops_.data(), ops_.size()) == 0) {
+      struct timespec left;
+      struct timespec* limit = nullptr;
+      if (!deadline().never()) {
+        left = deadline().RemainingTimespec();
+        limit = &left;
+      }
+      int rc = limit == nullptr ? semop(id_, ops_.data(), ops_.size()) : semtimedop(id_, ops_.data(), ops_.size(), limit);
+      if (rc == 0) {
         done_ = true;
+        return;
+      }
+      // lib/ never sends IPC_NOWAIT here, so EAGAIN is the time running out.
+      if (errno == EAGAIN && limit != nullptr) {
+        TimedOut();
         return;
       }
       if (errno != EINTR) {
@@ -485,9 +490,9 @@ class SemWaitOp final : public BlockingOp {
       // hear that it succeeded.
       deferred_.Resolve(env.Undefined());
     } else if (error_ != 0) {
-      deferred_.Reject(set_->OsFailure(env, error_, "semop").Value());
+      deferred_.Reject(set_->OsFailure(env, error_, deadline().never() ? "semop" : "semtimedop").Value());
     } else {
-      deferred_.Reject(StopError(env, StopCode(), "operation", "System V semaphore set").Value());
+      deferred_.Reject(StopError(env, stopReason(), "operation", "System V semaphore set").Value());
     }
   }
 
@@ -501,16 +506,17 @@ class SemWaitOp final : public BlockingOp {
   int error_ = 0;
 };
 
-// op(opId, ops): Promise<void>, waiting on a waiter thread. lib/ has already tried it without
-// waiting, and never passes an operation that asked for noWait.
+// op(opId, timeoutMs | -1, ops): Promise<void>, waiting on a waiter thread. lib/ has already
+// tried it without waiting, and never passes an operation that asked for noWait.
 Napi::Value SysVSemSet::Op(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env);
   double opId = info[0].As<Napi::Number>().DoubleValue();
+  Deadline deadline = Deadline::After(info[1].As<Napi::Number>().DoubleValue());
   std::vector<struct sembuf> ops;
-  DecodeOps(info[1], ops, false);
+  DecodeOps(info[2], ops, false);
   CheckSameSet(env);
-  auto op = std::make_unique<SemWaitOp>(env, this, info.This().As<Napi::Object>(), opId, std::move(ops));
+  auto op = std::make_unique<SemWaitOp>(env, this, info.This().As<Napi::Object>(), opId, deadline, std::move(ops));
   Napi::Promise promise = op->Promise();
   waits_.Start(opId, std::move(op));
   return promise;

@@ -6,11 +6,17 @@
 
 #include "common/waiter.h"
 
+// POSIX's cancel for the waiter pool: a real-time signal with a no-op handler, installed without
+// SA_RESTART, makes the system call the target thread is blocked in fail with EINTR; the op's
+// retry loop then sees StopRequested() and returns. The signal can land just before the thread
+// enters its call, which is why the pool repeats it until Execute() has returned. Waiter threads
+// block every other signal, so Node's own handlers never run on them.
+
 namespace ipckit {
 
 namespace {
 
-// Waiter threads sit in one system call and the kicker in a condition variable; glibc's default
+// Waiter threads sit in one system call and the watchdog in a condition variable; glibc's default
 // stack (RLIMIT_STACK, usually 8 MiB) is address space they never touch, reserved once per
 // pending wait. 256 KiB leaves ample room for the calls, the no-op signal handler and glibc's
 // static TLS, which it carves out of the same block.
@@ -60,7 +66,7 @@ bool StartThread(void (*main)(void*), void* arg, OsError* error) {
 
 OsError NoThreadError() { return OsError{EAGAIN, "pthread_create", std::string()}; }
 
-void PrepareInterrupts() {
+void PrepareCancel() {
   // Process-wide, idempotent: installing the same no-op handler again changes nothing. Leave a
   // handler someone else installed alone.
   struct sigaction current;
@@ -73,11 +79,11 @@ void PrepareInterrupts() {
   sigaction(WakeSignal(), &action, nullptr);
 }
 
-void InterruptThread(std::thread::native_handle_type thread) { pthread_kill(thread, WakeSignal()); }
+void CancelWaiterThread(WaiterThread thread) { pthread_kill(thread, WakeSignal()); }
 
-std::thread::native_handle_type CurrentThread() { return pthread_self(); }
+WaiterThread CurrentWaiterThread() { return pthread_self(); }
 
-void ConfigureWaiterThreadSignals() {
+void PrepareWaiterThread() {
   sigset_t set;
   sigfillset(&set);
   sigdelset(&set, WakeSignal());
