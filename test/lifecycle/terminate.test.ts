@@ -3,10 +3,11 @@
 // an asynchronous one that started to pin its worker) fails here and the table has to follow.
 //
 // Each case starts a worker thread that opens objects the main thread created and waits on one of
-// them with no timeout. The main thread first makes sure the wait really sits in the kernel: it
-// reads /proc/self/task/TID/syscall of the thread that must be blocked (the worker's own thread for
-// the synchronous calls, a new ipckit waiter thread for the asynchronous ones, the event loop's
-// epoll for the POSIX queue). Only then does it call worker.terminate(). A terminate() that stays
+// them with no timeout (one case has a timeout, for contrast). The main thread first makes sure
+// the wait really sits in the kernel: it reads /proc/self/task/TID/syscall of the thread that must
+// be blocked (the worker's own thread for the synchronous calls, a new ipckit waiter thread for
+// the asynchronous ones, the event loop's epoll for the POSIX queues). Only then does it call
+// worker.terminate(). A terminate() that stays
 // pending while the thread is still in its call, and resolves only once the main thread releases
 // the wait, is "stuck"; one that resolves with nothing released is "ends". No elapsed time is
 // compared with anything: the checks are "still pending" and the order of events.
@@ -20,9 +21,9 @@ const newShmName = shmNames('terminate');
 // Syscall numbers for reading /proc/.../syscall. futex waits are told apart from Node's own by the
 // private flag: ipckit (and glibc, for process-shared semaphores and mutexes) waits without it,
 // while libuv, V8 and glibc's thread-private locks always set it.
-const NUMBERS: Record<string, { futex: number; semop: number; semtimedop: number; msgrcv: number; epoll: number[] }> = {
-  x64: { futex: 202, semop: 65, semtimedop: 220, msgrcv: 70, epoll: [232, 281, 441] },
-  arm64: { futex: 98, semop: 193, semtimedop: 192, msgrcv: 188, epoll: [22, 441] },
+const NUMBERS: Record<string, { futex: number; semop: number; semtimedop: number; msgsnd: number; msgrcv: number; epoll: number[] }> = {
+  x64: { futex: 202, semop: 65, semtimedop: 220, msgsnd: 69, msgrcv: 70, epoll: [232, 281, 441] },
+  arm64: { futex: 98, semop: 193, semtimedop: 192, msgsnd: 189, msgrcv: 188, epoll: [22, 441] },
 };
 const FUTEX_PRIVATE_FLAG = 128;
 const FUTEX_CMD_MASK = 0x7f; // without FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME
@@ -49,7 +50,7 @@ function where(tid: number): Where {
     if ((flags & FUTEX_PRIVATE_FLAG) === 0 && (cmd === FUTEX_WAIT || cmd === FUTEX_WAIT_BITSET)) return 'kernel wait';
     return 'elsewhere';
   }
-  if (call === numbers.semop || call === numbers.semtimedop || call === numbers.msgrcv) return 'kernel wait';
+  if ([numbers.semop, numbers.semtimedop, numbers.msgsnd, numbers.msgrcv].includes(call)) return 'kernel wait';
   if (numbers.epoll.includes(call)) return 'epoll';
   return 'elsewhere';
 }
@@ -155,6 +156,8 @@ const cases: Case[] = [
   },
   { call: 'barrier.waitSync()', blocks: 'worker thread', expected: 'stuck', setup: barrier, body: `${openShm} const b = ipc.Barrier.open(shm, 96); ready(); b.waitSync();` },
   { call: 'wait()', blocks: 'worker thread', expected: 'stuck', setup: futexWord, body: `${openShm} const w = shm.view(Int32Array, 128, 1); ready(); ipc.wait(w, 0, 0);` },
+  // With a timeout, the kernel ends the call at its deadline, and terminate() completes then.
+  { call: 'sem.waitSync({ timeout })', blocks: 'worker thread', expected: 'ends', setup: semaphore, body: `const s = ipc.Semaphore.open(data.name); ready(); s.waitSync({ timeout: 1000 });` },
   // Asynchronous waits: the environment's cleanup hook stops every pending one.
   { call: 'sem.wait()', blocks: 'waiter thread', expected: 'ends', setup: semaphore, body: `const s = ipc.Semaphore.open(data.name); s.wait().catch(() => {}); ready();` },
   { call: 'set.op()', blocks: 'waiter thread', expected: 'ends', setup: semaphoreSet, body: `const set = ipc.SysVSemaphoreSet.open(data.key); set.op([{ index: 0, delta: -1 }]).catch(() => {}); ready();` },
@@ -195,6 +198,36 @@ const cases: Case[] = [
     },
     body: `const q = ipc.PosixMessageQueue.open(data.name); q.receive().catch(() => {}); ready();`,
   },
+  {
+    call: 'SysVMessageQueue send() on a full queue',
+    blocks: 'waiter thread',
+    expected: 'ends',
+    setup: () => {
+      const key = sysvKey();
+      const queue = SysVMessageQueue.create(key);
+      cleanups.push(removeSysV(queue));
+      queue.set({ maxBytes: 8 });
+      queue.trySend('12345678');
+      return { data: { key }, release: () => void queue.tryReceive() };
+    },
+    body: `const q = ipc.SysVMessageQueue.open(data.key); q.send('x').catch(() => {}); ready();`,
+  },
+  {
+    call: 'PosixMessageQueue send() on a full queue',
+    blocks: 'event loop',
+    expected: 'ends',
+    setup: () => {
+      const name = uniqueName('terminate-mq');
+      const queue = PosixMessageQueue.create(name, { maxMessages: 1, messageSize: 16 });
+      cleanups.push(() => {
+        queue.close();
+        PosixMessageQueue.unlink(name);
+      });
+      queue.trySend('full');
+      return { data: { name }, release: () => void queue.tryReceive() };
+    },
+    body: `const q = ipc.PosixMessageQueue.open(data.name); q.send('x').catch(() => {}); ready();`,
+  },
 ];
 
 /** Starts the worker and resolves with its thread id once it has called ready(). */
@@ -216,7 +249,7 @@ function start(body: string, data: Record<string, unknown>): { worker: Worker; t
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-test.each(cases)('worker.terminate() during $call (no timeout; blocks the $blocks): $expected', async ({ blocks, expected, setup, body }) => {
+test.each(cases)('worker.terminate() during $call, which blocks the $blocks: $expected', async ({ blocks, expected, setup, body }) => {
   const { data, release } = setup();
   let released = false;
   const releaseOnce = () => {
