@@ -344,7 +344,6 @@ class SemWaitOp final : public BlockingOp {
       }
       if (error != EINTR) {
         error_ = error;
-        syscall_ = deadline().never() ? "sem_wait" : "sem_clockwait";
         return;
       }
     }
@@ -356,7 +355,11 @@ class SemWaitOp final : public BlockingOp {
       // Taken as the stop was requested: the caller has the semaphore, so the wait succeeds.
       deferred_.Resolve(env.Undefined());
     } else if (error_ != 0) {
-      deferred_.Reject(handle_->OsFailure(env, error_, syscall_).Value());
+      if (deadline().never()) {
+        deferred_.Reject(handle_->OsFailure(env, error_, "sem_wait").Value());
+      } else {
+        deferred_.Reject(handle_->OsFailure(env, error_, "sem_clockwait").Value());
+      }
     } else {
       deferred_.Reject(StopError(env, stopReason(), "wait", "semaphore").Value());
     }
@@ -369,7 +372,6 @@ class SemWaitOp final : public BlockingOp {
   std::shared_ptr<SemOwner> sem_;
   bool got_ = false;
   int error_ = 0;
-  const char* syscall_ = "sem_wait";
 };
 
 // wait(opId, timeoutMs | -1): Promise<void>, blocking on a waiter thread. lib/ has already

@@ -490,7 +490,12 @@ class SemWaitOp final : public BlockingOp {
       // hear that it succeeded.
       deferred_.Resolve(env.Undefined());
     } else if (error_ != 0) {
-      deferred_.Reject(set_->OsFailure(env, error_, deadline().never() ? "semop" : "semtimedop").Value());
+      // Named by the call made: semop without a deadline, semtimedop with one.
+      if (deadline().never()) {
+        deferred_.Reject(set_->OsFailure(env, error_, "semop").Value());
+      } else {
+        deferred_.Reject(set_->OsFailure(env, error_, "semtimedop").Value());
+      }
     } else {
       deferred_.Reject(StopError(env, stopReason(), "operation", "System V semaphore set").Value());
     }

@@ -68,10 +68,13 @@ OsError NoThreadError() { return OsError{EAGAIN, "pthread_create", std::string()
 
 void PrepareCancel() {
   // Process-wide, idempotent: installing the same no-op handler again changes nothing. Leave a
-  // handler someone else installed alone.
+  // handler someone else installed alone. An ignored signal is taken over: that disposition is
+  // inherited across exec (a parent's `trap '' 60`), nobody in this process chose it, and with
+  // it no wait could ever be cancelled.
   struct sigaction current;
   if (sigaction(WakeSignal(), nullptr, &current) != 0) return;
-  if (current.sa_handler != SIG_DFL && current.sa_handler != OnWakeSignal) return;
+  bool unclaimed = (current.sa_flags & SA_SIGINFO) == 0 && (current.sa_handler == SIG_DFL || current.sa_handler == SIG_IGN);
+  if (!unclaimed && current.sa_handler != OnWakeSignal) return;
   struct sigaction action = {};
   action.sa_handler = OnWakeSignal;
   sigemptyset(&action.sa_mask);
