@@ -31,7 +31,7 @@ export class Condition extends SharedObject {
     const { memory: m, offset } = SharedObject.place(memory, byteOffset, Condition.SIZE, 'Condition');
     const condition = new Condition(CONSTRUCT, m, offset);
     nativeSync().condInit(condition.native, offset);
-    return condition.placed('Condition', Condition.SIZE);
+    return condition.placed('Condition', Condition.SIZE, true);
   }
 
   /** Attaches to a condition initialised at `byteOffset`. */
@@ -41,7 +41,25 @@ export class Condition extends SharedObject {
     if (!nativeSync().condValid(condition.native, offset)) {
       throw invalidArgValue('byteOffset', byteOffset, 'does not hold an ipckit Condition (layout version 1)');
     }
-    return condition.placed('Condition', Condition.SIZE);
+    return condition.placed('Condition', Condition.SIZE, false);
+  }
+
+  /**
+   * Opens the condition at `byteOffset` if there is one, else initialises one on unused bytes
+   * (first word 0), exactly as `Mutex.openOrCreate` does.
+   */
+  static openOrCreate(memory: Mapping, byteOffset: number): Condition {
+    const { memory: m, offset } = SharedObject.place(memory, byteOffset, Condition.SIZE, 'Condition');
+    const condition = new Condition(CONSTRUCT, m, offset);
+    const sync = nativeSync();
+    const created = SharedObject.openOrInit(
+      m,
+      offset,
+      'Condition',
+      () => sync.condInit(condition.native, offset),
+      () => sync.condValid(condition.native, offset),
+    );
+    return condition.placed('Condition', Condition.SIZE, created);
   }
 
   #check(mutex: unknown): Mutex {

@@ -11,12 +11,22 @@ export interface ReceiveWaitOptions extends WaitOptions {
   /**
    * Microseconds (0 to 1000) to keep trying on the calling thread when the queue is empty, before
    * waiting without blocking. A quick reply then costs about what it costs in C; the event loop
-   * is held for at most this long. 0: never block. Default: 50 for POSIX queues (which sleep in
-   * ppoll meanwhile), 0 for System V queues (which can only retry between sched_yield()s: that
-   * helps round trips but costs a sender on the same CPU throughput).
+   * is held for at most this long. 0: never block. Default: 50, for both kinds of queue (POSIX
+   * queues sleep in ppoll meanwhile; System V queues retry between sched_yield()s, which keeps
+   * the CPU busy: on one CPU shared with a busy sender, `spin: 0` may send faster).
    */
   spin?: number;
 }
+
+/**
+ * @internal The default `spin` of every receive, System V and POSIX alike: one rule for the
+ * event loop (a receive that finds its queue empty holds it at most 50 us) whatever the kind.
+ * 50 us covers a peer that answers at once (a request/reply round trip then costs about 1.5x
+ * C's instead of about 6x, bench/queues.js), and is short next to anything else the event loop
+ * waits for. System V pays for it in CPU (it retries between sched_yield()s where POSIX sleeps
+ * in ppoll), which only a receiver on one CPU with a busy sender notices; it passes `spin: 0`.
+ */
+export const DEFAULT_SPIN_US = 50;
 
 /** The data a message can be made of. Strings are sent as UTF-8. */
 export type MessageData = string | ArrayBufferView | ArrayBuffer;
@@ -254,13 +264,12 @@ export abstract class MessageQueueBase<M> extends WaitingHandle implements Async
    */
   protected receiveWith<T>(
     options: ReceiveWaitOptions,
-    defaultSpin: number,
     tryNow: (spinMicros: number) => T | null,
     start: (id: number) => Promise<T>,
     stop: (id: number, code: string) => void,
   ): Promise<T> {
     const { timeout, signal } = validateWaitOptions(options);
-    const spin = options.spin === undefined ? defaultSpin : validateInteger(options.spin, 'options.spin', 0, 1000);
+    const spin = options.spin === undefined ? DEFAULT_SPIN_US : validateInteger(options.spin, 'options.spin', 0, 1000);
     this.checkOpen();
     if (signal?.aborted) return Promise.reject(abortedError('receive'));
     if (this.#receiving === 0) {
