@@ -14,6 +14,7 @@ export interface WaitOptions {
 
 const MAX_TIMEOUT = 2 ** 31 - 1;
 
+/** @internal */
 export function validateWaitOptions(options: WaitOptions): { timeout: number | undefined; signal: AbortSignal | undefined } {
   const { timeout, signal } = options;
   if (timeout !== undefined && timeout !== Infinity) {
@@ -28,10 +29,12 @@ export function validateWaitOptions(options: WaitOptions): { timeout: number | u
   return { timeout: timeout === Infinity ? undefined : timeout, signal };
 }
 
+/** @internal */
 export function abortedError(what: string): IpcError {
   return new IpcError(ErrorCodes.ABORTED, `The ${what} was aborted`);
 }
 
+/** @internal */
 export function timeoutError(what: string): IpcError {
   return new IpcError(ErrorCodes.TIMEOUT, `The ${what} timed out`);
 }
@@ -45,6 +48,7 @@ export function timeoutError(what: string): IpcError {
 // shadow each other's waits.
 let nextWaitId = 1;
 
+/** @internal */
 export class Waits {
   #referenced = true;
   readonly #timers = new Set<NodeJS.Timeout>();
