@@ -35,7 +35,7 @@ const SLAB_MIN = 64 * 1024;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
- * Where non-waiting receives land: the addon writes a message's header (type or priority) into 8
+ * @internal Where non-waiting receives land: the addon writes a message's header (type or priority) into 8
  * bytes and the message right after them, inside a slab that later messages share, so handing the
  * message out is a zero-copy `subarray` (as Node's own Buffer pool does for small Buffers). A
  * received Buffer keeps its slab (64 KiB, or four largest messages) alive while it is referenced.
@@ -102,7 +102,7 @@ function detachedData(): TypeError {
 }
 
 /**
- * The bytes of a message. Data over detached memory is refused (ERR_INVALID_ARG_VALUE) rather
+ * @internal The bytes of a message. Data over detached memory is refused (ERR_INVALID_ARG_VALUE) rather
  * than sent as an empty message: an empty message is something a caller sends on purpose.
  */
 export function toBytes(data: unknown): Uint8Array {
@@ -123,7 +123,7 @@ export function toBytes(data: unknown): Uint8Array {
 }
 
 /**
- * How one kind of queue sends: now (never waiting), or as a native wait. `arg` is the kind's
+ * @internal How one kind of queue sends: now (never waiting), or as a native wait. `arg` is the kind's
  * per-message number (System V type, POSIX priority).
  */
 export interface SendBackend {
@@ -148,23 +148,24 @@ export abstract class MessageQueueBase<M> extends WaitingHandle implements Async
   #receiving = 0;
   readonly #what: string;
 
+  /** @internal */
   protected constructor(token: symbol, handle: NativeWaitingHandle, what: string) {
     super(constructing(token), handle, what);
     this.#what = what;
   }
 
-  /** Whether sends are queued behind each other on this handle (trySend then refuses, keeping order). */
+  /** @internal Whether sends are queued behind each other on this handle (trySend then refuses, keeping order). */
   protected get sending(): boolean {
     return this.#sends.length > 0;
   }
 
-  /** Whether a receive is waiting on this handle (later receives then wait their turn). */
+  /** @internal Whether a receive is waiting on this handle (later receives then wait their turn). */
   protected get receiving(): boolean {
     return this.#receiving > 0;
   }
 
   /**
-   * Sends in call order: right away when nothing is queued on this handle and the queue has
+   * @internal Sends in call order: right away when nothing is queued on this handle and the queue has
    * room; otherwise the bytes are copied now and sent when their turn comes.
    */
   protected sendOrdered(bytes: Uint8Array, arg: number, options: WaitOptions, backend: SendBackend): Promise<void> {
@@ -259,7 +260,7 @@ export abstract class MessageQueueBase<M> extends WaitingHandle implements Async
   }
 
   /**
-   * Receives: at once if a message is waiting and no earlier receive on this handle is, else as a
+   * @internal Receives: at once if a message is waiting and no earlier receive on this handle is, else as a
    * native wait under `timeout` and `signal`.
    */
   protected receiveWith<T>(
@@ -285,7 +286,7 @@ export abstract class MessageQueueBase<M> extends WaitingHandle implements Async
     });
   }
 
-  /** Sends queued behind a waiting one fail with ERR_IPC_CLOSED; the addon settles the rest. */
+  /** @internal Sends queued behind a waiting one fail with ERR_IPC_CLOSED; the addon settles the rest. */
   protected override beforeClose(): void {
     for (const entry of this.#sends) {
       if (entry.id === 0) this.#settle(entry, closedError(this.#what));
@@ -295,6 +296,7 @@ export abstract class MessageQueueBase<M> extends WaitingHandle implements Async
   /** Receives messages one after another until the handle is closed; `break` stops cleanly. */
   abstract [Symbol.asyncIterator](): AsyncIterator<M>;
 
+  /** @internal */
   protected async *iterate(receive: () => Promise<M>): AsyncGenerator<M, void, undefined> {
     while (!this.closed) {
       let message: M;
