@@ -71,7 +71,9 @@ export class Condition extends SharedObject {
 
   /**
    * Releases `mutex` (held by this thread), blocks this thread until notified or the timeout,
-   * then re-acquires it. For worker threads and scripts.
+   * then re-acquires it. For worker threads and scripts. On timeout it returns `'timed-out'`,
+   * the mutex held again, and does not throw: like `Atomics.wait`, on purpose (the caller's loop
+   * re-checks its condition either way).
    */
   waitSync(mutex: Mutex, options: { timeout?: number } = {}): Exclude<WaitResult, 'not-equal'> {
     const m = this.#check(mutex);
@@ -92,9 +94,9 @@ export class Condition extends SharedObject {
 
   /**
    * Releases `mutex`, waits for a notify without blocking the event loop, and re-acquires the
-   * mutex before settling, also when it times out (`'timed-out'`) or is aborted (rejects with
-   * ERR_IPC_ABORTED, the mutex held again). A signal aborted before the call rejects at once,
-   * without releasing the mutex. If re-acquiring finds that the mutex's holder died,
+   * mutex before settling, also when it times out (resolves `'timed-out'` and does not reject,
+   * as `waitSync()` returns it) or is aborted (rejects with ERR_IPC_ABORTED, the mutex held
+   * again). A signal aborted before the call rejects at once, without releasing the mutex. If re-acquiring finds that the mutex's holder died,
    * `mutex.ownerDied` is true, as after `lock()`.
    */
   async wait(mutex: Mutex, options: WaitOptions = {}): Promise<Exclude<WaitResult, 'not-equal'>> {
