@@ -30,7 +30,7 @@ export class Barrier extends SharedObject {
     const { memory: m, offset } = SharedObject.place(memory, byteOffset, Barrier.SIZE, 'Barrier');
     const barrier = new Barrier(CONSTRUCT, m, offset);
     nativeSync().barrierInit(barrier.native, offset, n);
-    return barrier.placed('Barrier', Barrier.SIZE);
+    return barrier.placed('Barrier', Barrier.SIZE, true);
   }
 
   /** Attaches to a barrier initialised at `byteOffset`. */
@@ -40,7 +40,29 @@ export class Barrier extends SharedObject {
     if (nativeSync().barrierParties(barrier.native, offset) === 0) {
       throw invalidArgValue('byteOffset', byteOffset, 'does not hold an ipckit Barrier (layout version 1)');
     }
-    return barrier.placed('Barrier', Barrier.SIZE);
+    return barrier.placed('Barrier', Barrier.SIZE, false);
+  }
+
+  /**
+   * Opens the barrier at `byteOffset` if there is one, else initialises one for `parties` on
+   * unused bytes (first word 0), exactly as `Mutex.openOrCreate` does. A barrier found there for
+   * another number of parties is refused (ERR_INVALID_ARG_VALUE): the callers disagree.
+   */
+  static openOrCreate(memory: Mapping, byteOffset: number, parties: number): Barrier {
+    const n = validateInteger(parties, 'parties', 1, 65535);
+    const { memory: m, offset } = SharedObject.place(memory, byteOffset, Barrier.SIZE, 'Barrier');
+    const barrier = new Barrier(CONSTRUCT, m, offset);
+    const sync = nativeSync();
+    const created = SharedObject.openOrInit(
+      m,
+      offset,
+      'Barrier',
+      () => sync.barrierInit(barrier.native, offset, n),
+      () => sync.barrierParties(barrier.native, offset) !== 0,
+    );
+    const found = sync.barrierParties(barrier.native, offset);
+    if (found !== n) throw invalidArgValue('parties', n, `does not match the Barrier at byte ${offset}, which is for ${found} parties`);
+    return barrier.placed('Barrier', Barrier.SIZE, created);
   }
 
   /** How many parties meet at the barrier. */

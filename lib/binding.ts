@@ -166,7 +166,7 @@ interface NativeBinding {
   // Present only where binding.features lists them (see requireFeature).
   openSharedMemory?(name: string, flags: number, mode: number, size: number): NativeMapping;
   unlinkSharedMemory?(name: string): void;
-  openFile?(path: string, readOnly: boolean, size: number, create: boolean, mode: number, reserve: boolean): NativeMapping;
+  openFile?(path: string, readOnly: boolean, size: number, create: boolean, mode: number, reserve: boolean, exclusive?: boolean): NativeMapping;
   openSysVQueue?(key: number, flags: number, mode: number): NativeSysVQueue;
   ftok?(path: string, projId: number): number;
   openSysVSemaphoreSet?(key: number, flags: number, mode: number, count: number): NativeSysVSemaphoreSet;

@@ -31,7 +31,7 @@ export class Condition extends SharedObject {
     const { memory: m, offset } = SharedObject.place(memory, byteOffset, Condition.SIZE, 'Condition');
     const condition = new Condition(CONSTRUCT, m, offset);
     nativeSync().condInit(condition.native, offset);
-    return condition.placed('Condition', Condition.SIZE);
+    return condition.placed('Condition', Condition.SIZE, true);
   }
 
   /** Attaches to a condition initialised at `byteOffset`. */
@@ -41,7 +41,25 @@ export class Condition extends SharedObject {
     if (!nativeSync().condValid(condition.native, offset)) {
       throw invalidArgValue('byteOffset', byteOffset, 'does not hold an ipckit Condition (layout version 1)');
     }
-    return condition.placed('Condition', Condition.SIZE);
+    return condition.placed('Condition', Condition.SIZE, false);
+  }
+
+  /**
+   * Opens the condition at `byteOffset` if there is one, else initialises one on unused bytes
+   * (first word 0), exactly as `Mutex.openOrCreate` does.
+   */
+  static openOrCreate(memory: Mapping, byteOffset: number): Condition {
+    const { memory: m, offset } = SharedObject.place(memory, byteOffset, Condition.SIZE, 'Condition');
+    const condition = new Condition(CONSTRUCT, m, offset);
+    const sync = nativeSync();
+    const created = SharedObject.openOrInit(
+      m,
+      offset,
+      'Condition',
+      () => sync.condInit(condition.native, offset),
+      () => sync.condValid(condition.native, offset),
+    );
+    return condition.placed('Condition', Condition.SIZE, created);
   }
 
   #check(mutex: unknown): Mutex {
@@ -53,7 +71,9 @@ export class Condition extends SharedObject {
 
   /**
    * Releases `mutex` (held by this thread), blocks this thread until notified or the timeout,
-   * then re-acquires it. For worker threads and scripts.
+   * then re-acquires it. For worker threads and scripts. On timeout it returns `'timed-out'`,
+   * the mutex held again, and does not throw: like `Atomics.wait`, on purpose (the caller's loop
+   * re-checks its condition either way).
    */
   waitSync(mutex: Mutex, options: { timeout?: number } = {}): Exclude<WaitResult, 'not-equal'> {
     const m = this.#check(mutex);
@@ -74,9 +94,9 @@ export class Condition extends SharedObject {
 
   /**
    * Releases `mutex`, waits for a notify without blocking the event loop, and re-acquires the
-   * mutex before settling, also when it times out (`'timed-out'`) or is aborted (rejects with
-   * ERR_IPC_ABORTED, the mutex held again). A signal aborted before the call rejects at once,
-   * without releasing the mutex. If re-acquiring finds that the mutex's holder died,
+   * mutex before settling, also when it times out (resolves `'timed-out'` and does not reject,
+   * as `waitSync()` returns it) or is aborted (rejects with ERR_IPC_ABORTED, the mutex held
+   * again). A signal aborted before the call rejects at once, without releasing the mutex. If re-acquiring finds that the mutex's holder died,
    * `mutex.ownerDied` is true, as after `lock()`.
    */
   async wait(mutex: Mutex, options: WaitOptions = {}): Promise<Exclude<WaitResult, 'not-equal'>> {

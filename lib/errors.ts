@@ -56,8 +56,9 @@ export interface SystemError extends Error {
 }
 
 /**
- * Builds a system error from libuv's negative errno, as Node's `fs` would. For the codes libuv has
- * no name for (System V's EIDRM and ENOMSG, say), the OS's own name and description are used.
+ * @internal Builds a system error from libuv's negative errno, as Node's `fs` would. For the
+ * codes libuv has no name for (System V's EIDRM and ENOMSG, say), the OS's own name and
+ * description are used.
  */
 export function systemError(uvErrno: number, syscall: string, path?: string, osName?: string, osDescription?: string): SystemError {
   const known = getSystemErrorMap().get(uvErrno);
@@ -98,10 +99,12 @@ export function illegalConstructor(): ErrorWithCode<TypeError> {
   return coded(new TypeError('Illegal constructor: use the static create()/open() functions'), 'ERR_ILLEGAL_CONSTRUCTOR');
 }
 
+/** @internal */
 export function closedError(what: string): IpcError {
   return new IpcError(ErrorCodes.CLOSED, `The ${what} is closed`);
 }
 
+/** @internal */
 export function unsupportedPlatform(what: string): IpcError {
   return new IpcError(ErrorCodes.UNSUPPORTED_PLATFORM, `${what} is not available on ${process.platform}`);
 }
@@ -114,20 +117,23 @@ function describe(value: unknown): string {
   return `type ${typeof value} (${shown})`;
 }
 
+/** @internal */
 export function invalidArgType(name: string, expected: string, actual: unknown): ErrorWithCode<TypeError> {
   return coded(new TypeError(`The "${name}" argument must be ${expected}. Received ${describe(actual)}`), 'ERR_INVALID_ARG_TYPE');
 }
 
+/** @internal */
 export function invalidArgValue(name: string, value: unknown, reason: string): ErrorWithCode<TypeError> {
   const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
   return coded(new TypeError(`The argument '${name}' ${reason}. Received ${shown}`), 'ERR_INVALID_ARG_VALUE');
 }
 
+/** @internal */
 export function outOfRange(name: string, range: string, value: unknown): ErrorWithCode<RangeError> {
   return coded(new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${String(value)}`), 'ERR_OUT_OF_RANGE');
 }
 
-/** Used by the native layer: kind 0 Error, 1 TypeError, 2 RangeError. */
+/** @internal Used by the native layer: kind 0 Error, 1 TypeError, 2 RangeError. */
 export function libraryError(kind: number, code: string, message: string): Error {
   if (kind === 1) return coded(new TypeError(message), code);
   if (kind === 2) return coded(new RangeError(message), code);

@@ -5,6 +5,7 @@ import { closedError, CONSTRUCT, illegalConstructor } from './errors';
 import { Waits } from './waiting';
 
 /** What the addon's waiting handles all offer. */
+/** @internal */
 export interface NativeWaitingHandle {
   ref(): void;
   unref(): void;
@@ -18,6 +19,7 @@ export abstract class WaitingHandle {
   readonly #what: string;
   #closed = false;
 
+  /** @internal */
   protected constructor(token: symbol, handle: NativeWaitingHandle, what: string) {
     if (token !== CONSTRUCT) throw illegalConstructor();
     this.#handle = handle;

@@ -28,7 +28,10 @@ const viewConstructors = new Set<unknown>([
 export interface MappingStats {
   /** The object's size now, in bytes, as the OS reports it. */
   size: number;
-  /** Type and permission bits, as in `fs.Stats.mode`. */
+  /**
+   * Permission bits (`st_mode & 0o7777`), as every ipckit `stat()` reports them. The type bits
+   * are not kept: they always say "regular file", since nothing else can be opened as a mapping.
+   */
   mode: number;
   uid: number;
   gid: number;
@@ -132,6 +135,7 @@ export abstract class Mapping {
   readonly #size: number;
   readonly #what: string;
 
+  /** @internal */
   protected constructor(token: symbol, native: NativeMapping, what: string) {
     if (token !== CONSTRUCT) throw illegalConstructor();
     if (native.size > bufferConstants.MAX_LENGTH) {
@@ -146,7 +150,7 @@ export abstract class Mapping {
     this.#what = what;
   }
 
-  /** Throws `ERR_IPC_CLOSED` after `close()`. */
+  /** @internal Throws `ERR_IPC_CLOSED` after `close()`. */
   protected get native(): NativeMapping {
     if (this.#native === null) throw closedError(this.#what);
     return this.#native;
@@ -228,9 +232,10 @@ export abstract class Mapping {
     this.native.flush();
   }
 
-  /** The OS's view of the object: size, mode, owner. */
+  /** The OS's view of the object: size, permission bits, owner. */
   stat(): MappingStats {
-    return this.native.stat();
+    const { size, mode, uid, gid } = this.native.stat();
+    return { size, mode: mode & 0o7777, uid, gid };
   }
 
   /**

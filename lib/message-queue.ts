@@ -11,12 +11,22 @@ export interface ReceiveWaitOptions extends WaitOptions {
   /**
    * Microseconds (0 to 1000) to keep trying on the calling thread when the queue is empty, before
    * waiting without blocking. A quick reply then costs about what it costs in C; the event loop
-   * is held for at most this long. 0: never block. Default: 50 for POSIX queues (which sleep in
-   * ppoll meanwhile), 0 for System V queues (which can only retry between sched_yield()s: that
-   * helps round trips but costs a sender on the same CPU throughput).
+   * is held for at most this long. 0: never block. Default: 50, for both kinds of queue (POSIX
+   * queues sleep in ppoll meanwhile; System V queues retry between sched_yield()s, which keeps
+   * the CPU busy: on one CPU shared with a busy sender, `spin: 0` may send faster).
    */
   spin?: number;
 }
+
+/**
+ * @internal The default `spin` of every receive, System V and POSIX alike: one rule for the
+ * event loop (a receive that finds its queue empty holds it at most 50 us) whatever the kind.
+ * 50 us covers a peer that answers at once (a request/reply round trip then costs about 1.5x
+ * C's instead of about 6x, bench/queues.js), and is short next to anything else the event loop
+ * waits for. System V pays for it in CPU (it retries between sched_yield()s where POSIX sleeps
+ * in ppoll), which only a receiver on one CPU with a busy sender notices; it passes `spin: 0`.
+ */
+export const DEFAULT_SPIN_US = 50;
 
 /** The data a message can be made of. Strings are sent as UTF-8. */
 export type MessageData = string | ArrayBufferView | ArrayBuffer;
@@ -25,7 +35,7 @@ const SLAB_MIN = 64 * 1024;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
- * Where non-waiting receives land: the addon writes a message's header (type or priority) into 8
+ * @internal Where non-waiting receives land: the addon writes a message's header (type or priority) into 8
  * bytes and the message right after them, inside a slab that later messages share, so handing the
  * message out is a zero-copy `subarray` (as Node's own Buffer pool does for small Buffers). A
  * received Buffer keeps its slab (64 KiB, or four largest messages) alive while it is referenced.
@@ -92,7 +102,7 @@ function detachedData(): TypeError {
 }
 
 /**
- * The bytes of a message. Data over detached memory is refused (ERR_INVALID_ARG_VALUE) rather
+ * @internal The bytes of a message. Data over detached memory is refused (ERR_INVALID_ARG_VALUE) rather
  * than sent as an empty message: an empty message is something a caller sends on purpose.
  */
 export function toBytes(data: unknown): Uint8Array {
@@ -113,7 +123,7 @@ export function toBytes(data: unknown): Uint8Array {
 }
 
 /**
- * How one kind of queue sends: now (never waiting), or as a native wait. `arg` is the kind's
+ * @internal How one kind of queue sends: now (never waiting), or as a native wait. `arg` is the kind's
  * per-message number (System V type, POSIX priority).
  */
 export interface SendBackend {
@@ -140,23 +150,24 @@ export abstract class MessageQueueBase<M> extends WaitingHandle implements Async
   #receiving = 0;
   readonly #what: string;
 
+  /** @internal */
   protected constructor(token: symbol, handle: NativeWaitingHandle, what: string) {
     super(constructing(token), handle, what);
     this.#what = what;
   }
 
-  /** Whether sends are queued behind each other on this handle (trySend then refuses, keeping order). */
+  /** @internal Whether sends are queued behind each other on this handle (trySend then refuses, keeping order). */
   protected get sending(): boolean {
     return this.#sends.length > 0;
   }
 
-  /** Whether a receive is waiting on this handle (later receives then wait their turn). */
+  /** @internal Whether a receive is waiting on this handle (later receives then wait their turn). */
   protected get receiving(): boolean {
     return this.#receiving > 0;
   }
 
   /**
-   * Sends in call order: right away when nothing is queued on this handle and the queue has
+   * @internal Sends in call order: right away when nothing is queued on this handle and the queue has
    * room; otherwise the bytes are copied now and sent when their turn comes.
    */
   protected sendOrdered(bytes: Uint8Array, arg: number, options: WaitOptions, backend: SendBackend): Promise<void> {
@@ -253,18 +264,17 @@ export abstract class MessageQueueBase<M> extends WaitingHandle implements Async
   }
 
   /**
-   * Receives: at once if a message is waiting and no earlier receive on this handle is, else as a
+   * @internal Receives: at once if a message is waiting and no earlier receive on this handle is, else as a
    * native wait under `timeout` and `signal`.
    */
   protected receiveWith<T>(
     options: ReceiveWaitOptions,
-    defaultSpin: number,
     tryNow: (spinMicros: number) => T | null,
     start: (id: number, timeoutMs: number) => Promise<T>,
     stop: (id: number, reason: number) => void,
   ): Promise<T> {
     const { timeout, signal } = validateWaitOptions(options);
-    const spin = options.spin === undefined ? defaultSpin : validateInteger(options.spin, 'options.spin', 0, 1000);
+    const spin = options.spin === undefined ? DEFAULT_SPIN_US : validateInteger(options.spin, 'options.spin', 0, 1000);
     this.checkOpen();
     if (signal?.aborted) return Promise.reject(abortedError('receive'));
     if (this.#receiving === 0) {
@@ -280,7 +290,7 @@ export abstract class MessageQueueBase<M> extends WaitingHandle implements Async
     });
   }
 
-  /** Sends queued behind a waiting one fail with ERR_IPC_CLOSED; the addon settles the rest. */
+  /** @internal Sends queued behind a waiting one fail with ERR_IPC_CLOSED; the addon settles the rest. */
   protected override beforeClose(): void {
     for (const entry of this.#sends) {
       if (entry.id === 0) this.#settle(entry, closedError(this.#what));
@@ -290,6 +300,7 @@ export abstract class MessageQueueBase<M> extends WaitingHandle implements Async
   /** Receives messages one after another until the handle is closed; `break` stops cleanly. */
   abstract [Symbol.asyncIterator](): AsyncIterator<M>;
 
+  /** @internal */
   protected async *iterate(receive: () => Promise<M>): AsyncGenerator<M, void, undefined> {
     while (!this.closed) {
       let message: M;

@@ -53,7 +53,7 @@ export class Mutex extends SharedObject {
     const { memory: m, offset } = SharedObject.place(memory, byteOffset, Mutex.SIZE, 'Mutex');
     const mutex = new Mutex(CONSTRUCT, m, offset);
     nativeSync().mutexInit(mutex.native, offset);
-    return mutex.placed('Mutex', Mutex.SIZE);
+    return mutex.placed('Mutex', Mutex.SIZE, true);
   }
 
   /** Attaches to a mutex another process (or `create`) initialised at `byteOffset`. */
@@ -63,7 +63,27 @@ export class Mutex extends SharedObject {
     if (!nativeSync().mutexValid(mutex.native, offset)) {
       throw invalidArgValue('byteOffset', byteOffset, 'does not hold an ipckit Mutex (layout version 1)');
     }
-    return mutex.placed('Mutex', Mutex.SIZE);
+    return mutex.placed('Mutex', Mutex.SIZE, false);
+  }
+
+  /**
+   * Opens the mutex at `byteOffset` if there is one, else initialises one there, if the bytes are
+   * unused (their first word is 0; anything else is refused with ERR_INVALID_ARG_VALUE, never
+   * overwritten). Among processes that call this at once on the same bytes, exactly one
+   * initialises and the others open its mutex (`created` tells which).
+   */
+  static openOrCreate(memory: Mapping, byteOffset: number): Mutex {
+    const { memory: m, offset } = SharedObject.place(memory, byteOffset, Mutex.SIZE, 'Mutex');
+    const mutex = new Mutex(CONSTRUCT, m, offset);
+    const sync = nativeSync();
+    const created = SharedObject.openOrInit(
+      m,
+      offset,
+      'Mutex',
+      () => sync.mutexInit(mutex.native, offset),
+      () => sync.mutexValid(mutex.native, offset),
+    );
+    return mutex.placed('Mutex', Mutex.SIZE, created);
   }
 
   /** Whether this thread holds the mutex through this handle. */

@@ -205,14 +205,17 @@ export class PosixMessageQueue extends MessageQueueBase<PosixMessage> {
     return this.#native.trySend(bytes, priority);
   }
 
-  /** Receives the highest-priority message, waiting for one if the queue is empty. */
+  /**
+   * Receives the highest-priority message, waiting for one if the queue is empty. When it is
+   * empty, it first waits up to `spin` microseconds (default 50, as for System V queues) on this
+   * thread.
+   */
   receive(options: ReceiveWaitOptions = {}): Promise<PosixMessage> {
     try {
       const opts = validateObject<ReceiveWaitOptions>(options, 'options');
       const queue = this.#native;
       return this.receiveWith(
         opts,
-        50,
         (spin) => this.#tryReceive(spin),
         (id, ms) => queue.receive(id, ms),
         (id, reason) => queue.stop(id, reason),

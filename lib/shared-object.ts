@@ -1,10 +1,19 @@
 // What Mutex, Condition and Barrier share: an object of a fixed layout (native/include/ipckit/
 // sync.h) at an offset of a mapping, and the waiting model.
-import { CONSTRUCT, illegalConstructor, invalidArgType, invalidArgValue, outOfRange } from './errors';
-import { nativeSync } from './futex';
+import { CONSTRUCT, ErrorCodes, illegalConstructor, invalidArgType, invalidArgValue, IpcError, outOfRange } from './errors';
+import { nativeSync, wait, wake } from './futex';
 import { Mapping, placeObject, slotOf } from './mapping';
 import { validateInteger } from './validate';
 import { Waits } from './waiting';
+
+// openOrCreate's claim on an object's first word, its magic: the caller that changes it from 0 to
+// CLAIM ("IPK?") initialises the object, whose init writes the magic last (sync.h); whoever finds
+// CLAIM waits for that magic. So among openOrCreate callers exactly one initialises, and nobody
+// opens half-initialised bytes.
+const CLAIM = 0x3f4b5049;
+// How long to wait for a claim to turn into an object. Initialising takes microseconds; a claim
+// that stays far longer belongs to a process that died between its claim and its magic.
+const CLAIM_PATIENCE_MS = 1000;
 
 export abstract class SharedObject {
   readonly #memory: Mapping;
@@ -12,7 +21,9 @@ export abstract class SharedObject {
   /** @internal */
   protected readonly waits = new Waits();
   readonly #pending = new Set<number>();
+  #created = false;
 
+  /** @internal */
   protected constructor(token: symbol, memory: Mapping, byteOffset: number) {
     if (token !== CONSTRUCT) throw illegalConstructor();
     this.#memory = memory;
@@ -36,10 +47,54 @@ export abstract class SharedObject {
     return { memory, offset };
   }
 
+  /**
+   * @internal openOrCreate of every kind, at a place `place()` validated: opens the object there
+   * when `valid()`, initialises one with `init()` when the first word is 0, refuses anything else.
+   * Returns whether it initialised.
+   */
+  protected static openOrInit(memory: Mapping, offset: number, kind: string, init: () => void, valid: () => boolean): boolean {
+    const word = memory.view(Int32Array, offset, 1);
+    const deadline = performance.now() + CLAIM_PATIENCE_MS;
+    for (;;) {
+      const seen = Atomics.compareExchange(word, 0, 0, CLAIM);
+      if (seen === 0) {
+        try {
+          init();
+        } catch (error) {
+          Atomics.compareExchange(word, 0, CLAIM, 0);
+          wake(word, 0);
+          throw error;
+        }
+        wake(word, 0);
+        return true;
+      }
+      if (seen !== CLAIM) {
+        if (valid()) return false;
+        // Bytes that are neither zero nor this kind of object may be another object or someone's
+        // data: only create() overwrites on purpose.
+        throw invalidArgValue('byteOffset', offset, `holds neither an ipckit ${kind} (layout version 1) nor zeroed memory, so openOrCreate() leaves it alone (create() overwrites)`);
+      }
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        throw new IpcError(
+          ErrorCodes.INVALID_OBJECT,
+          `The ${kind} at byte ${offset} was claimed by an openOrCreate() that never finished initialising it (its process died?): create() initialises it afresh`,
+        );
+      }
+      wait(word, 0, CLAIM, { timeout: left });
+    }
+  }
+
   /** @internal Records the object in its mapping, once it has been created or found there. */
-  protected placed(kind: string, size: number): this {
+  protected placed(kind: string, size: number, created: boolean): this {
     placeObject(this.#memory, this.#offset, size, kind);
+    this.#created = created;
     return this;
+  }
+
+  /** Whether this handle initialised the object: `true` after `create`, `false` after `open`, and after `openOrCreate` whether it found no object there. */
+  get created(): boolean {
+    return this.#created;
   }
 
   /** The shared memory the object lives in. */

@@ -167,7 +167,10 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
     return [type, maxSize, noError];
   }
 
-  /** Receives a message, waiting for one if none matches `type` yet. */
+  /**
+   * Receives a message, waiting for one if none matches `type` yet. When none is there, it first
+   * retries for `spin` microseconds (default 50, as for POSIX queues) on this thread.
+   */
   receive(options: SysVReceiveOptions = {}): Promise<SysVMessage> {
     try {
       const opts = validateObject<SysVReceiveOptions>(options, 'options');
@@ -175,7 +178,6 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
       const queue = this.#native;
       return this.receiveWith(
         opts,
-        0,
         (spin) => this.#tryReceive(type, maxSize, noError, spin),
         (id, ms) => queue.receive(id, ms, type, maxSize, noError),
         (id, reason) => queue.stop(id, reason),

@@ -20,6 +20,7 @@ export interface WaitOptions {
 
 const MAX_TIMEOUT = 2 ** 31 - 1;
 
+/** @internal */
 export function validateWaitOptions(options: WaitOptions): { timeout: number | undefined; signal: AbortSignal | undefined } {
   const { timeout, signal } = options;
   if (timeout !== undefined && timeout !== Infinity) {
@@ -34,10 +35,12 @@ export function validateWaitOptions(options: WaitOptions): { timeout: number | u
   return { timeout: timeout === Infinity ? undefined : timeout, signal };
 }
 
+/** @internal */
 export function abortedError(what: string): IpcError {
   return new IpcError(ErrorCodes.ABORTED, `The ${what} was aborted`);
 }
 
+/** @internal */
 export function timeoutError(what: string): IpcError {
   return new IpcError(ErrorCodes.TIMEOUT, `The ${what} timed out`);
 }
@@ -66,6 +69,7 @@ export interface ArmedWait {
 let nextWaitId = 1;
 
 /**
+ * @internal
  * Tracks one handle's pending waits: the timers of waits still queued in JavaScript follow the
  * handle's ref state, and each wait's AbortSignal becomes a native stop request.
  */

@@ -76,9 +76,10 @@ class PosixMapped final : public Mapped {
 struct OpenGuard {
   int fd = -1;
   std::string unlinkOnFailure;
+  bool isFile = false;  // unlinkOnFailure is a path (unlink), not a shm_open name
   ~OpenGuard() {
     if (fd >= 0) close(fd);
-    if (!unlinkOnFailure.empty()) shm_unlink(unlinkOnFailure.c_str());
+    if (!unlinkOnFailure.empty()) (isFile ? unlink : shm_unlink)(unlinkOnFailure.c_str());
   }
   int Release() {
     int released = fd;
@@ -192,7 +193,10 @@ Napi::Value UnlinkSharedMemory(const Napi::CallbackInfo& info) {
 }
 
 // openFile(path: string, readOnly: boolean, size: number (-1: the file's size), create: boolean,
-//          mode: number, reserve: boolean): Mapping
+//          mode: number, reserve: boolean, exclusive?: boolean): Mapping
+// `exclusive` (MappedFile.create): the file must not exist (O_CREAT | O_EXCL). The handle then
+// says `created`, and a file this call created is removed again if sizing or mapping it fails.
+// The descriptor is writable even for a read-only mapping, since the new file must be sized.
 Napi::Value OpenFile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path = info[0].As<Napi::String>().Utf8Value();
@@ -201,12 +205,18 @@ Napi::Value OpenFile(const Napi::CallbackInfo& info) {
   bool create = info[3].As<Napi::Boolean>().Value();
   mode_t mode = static_cast<mode_t>(info[4].As<Napi::Number>().Uint32Value());
   bool reserve = info[5].As<Napi::Boolean>().Value();
+  bool exclusive = info.Length() > 6 && info[6].As<Napi::Boolean>().Value();
 
   // O_NONBLOCK so that a FIFO at `path` cannot block the event loop in open().
-  int oflag = (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK | (create ? O_CREAT : 0);
+  int oflag = (readOnly && !exclusive ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK |
+              (exclusive ? O_CREAT | O_EXCL : create ? O_CREAT : 0);
   OpenGuard guard;
   guard.fd = open(path.c_str(), oflag, mode);
   if (guard.fd < 0) ThrowOs(env, LastOsError("open", path));
+  if (exclusive) {
+    guard.unlinkOnFailure = path;
+    guard.isFile = true;
+  }
   struct stat st;
   if (fstat(guard.fd, &st) != 0) ThrowOs(env, LastOsError("fstat", path));
   if (!S_ISREG(st.st_mode)) {
@@ -220,7 +230,7 @@ Napi::Value OpenFile(const Napi::CallbackInfo& info) {
       Throw(LibraryError(env, ErrorKind::kRangeError, "ERR_OUT_OF_RANGE", "size is out of range"));
     }
     if (mapSize > fileSize) {
-      if (readOnly) {
+      if (readOnly && !exclusive) {
         // Pages past the end of the file would raise SIGBUS when touched.
         Throw(LibraryError(env, ErrorKind::kRangeError, "ERR_OUT_OF_RANGE",
                            "'" + path + "' is " + std::to_string(fileSize) + " bytes; a read-only mapping of " +
@@ -237,7 +247,7 @@ Napi::Value OpenFile(const Napi::CallbackInfo& info) {
       }
     }
   }
-  return Wrap(env, guard, mapSize, path, false, readOnly);
+  return Wrap(env, guard, mapSize, path, exclusive, readOnly);
 }
 
 }  // namespace
