@@ -1,9 +1,9 @@
 import { CONSTRUCT, constructing, ErrorCodes, invalidArgValue } from './errors';
-import { FUTEX_TIMED_OUT, nativeSync, timeoutMs } from './futex';
+import { FUTEX_TIMED_OUT, nativeSync } from './futex';
 import type { Mapping } from './mapping';
 import { SharedObject } from './shared-object';
 import { validateInteger, validateObject } from './validate';
-import { abortedError, timeoutError, validateWaitOptions, type WaitOptions } from './waiting';
+import { abortedError, timeoutError, timeoutMs, validateWaitOptions, type WaitOptions } from './waiting';
 
 const STATE = 12; // byte offset of the futex word in ipckit_barrier_t
 const SERIAL = 4;

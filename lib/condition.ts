@@ -1,10 +1,10 @@
 import { CONSTRUCT, constructing, ErrorCodes, invalidArgType, invalidArgValue, IpcError } from './errors';
-import { FUTEX_TIMED_OUT, nativeSync, timeoutMs, type WaitResult } from './futex';
+import { FUTEX_TIMED_OUT, nativeSync, type WaitResult } from './futex';
 import type { Mapping } from './mapping';
 import { Mutex, mutexState } from './mutex';
 import { SharedObject } from './shared-object';
 import { validateObject } from './validate';
-import { abortedError, validateWaitOptions, type WaitOptions } from './waiting';
+import { abortedError, timeoutMs, validateWaitOptions, type WaitOptions } from './waiting';
 
 const SEQ = 8; // byte offset of the futex word in ipckit_cond_t
 // Flags of the addon's condWait.

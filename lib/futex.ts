@@ -15,9 +15,6 @@ export function nativeSync(): NativeSync {
   return binding.sync!;
 }
 
-/** @internal Milliseconds for the addon: -1 for no limit. */
-export { timeoutMs };
-
 /** @internal What futexWaitAsync resolves when its deadline passed. */
 export const FUTEX_TIMED_OUT = 2;
 

@@ -1,9 +1,9 @@
 import { closedError, CONSTRUCT, constructing, ErrorCodes, invalidArgValue, IpcError } from './errors';
-import { nativeSync, timeoutMs } from './futex';
+import { nativeSync } from './futex';
 import { onMappingClose, slotOfClosed, type Mapping } from './mapping';
 import { SharedObject } from './shared-object';
 import { validateObject } from './validate';
-import { timeoutError, validateWaitOptions, type WaitOptions } from './waiting';
+import { timeoutError, timeoutMs, validateWaitOptions, type WaitOptions } from './waiting';
 
 /** What a lock reports. */
 export interface LockResult {
