@@ -36,6 +36,11 @@
             "native/linux/sysv_sem.cc"
           ],
           "libraries": ["-lrt"]
+        }],
+        # Anywhere else (Windows arrives with native/win/), an addon with no features: the
+        # package installs and every factory throws ERR_IPC_UNSUPPORTED_PLATFORM.
+        ["OS!='linux'", {
+          "sources": ["native/stub/platform.cc"]
         }]
       ]
     }
