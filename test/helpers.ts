@@ -6,6 +6,8 @@ import { SharedMemory } from '../lib';
 
 export const repoRoot = path.join(__dirname, '..');
 export const fixtures = path.join(__dirname, 'fixtures');
+/** The Python peers (test/python/). */
+export const pythonDir = path.join(__dirname, 'python');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const { pattern } = require('./fixtures/pattern') as { pattern: (size: number, seed: number) => Buffer };
 
