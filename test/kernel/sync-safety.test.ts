@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Barrier, Condition, Mutex, SharedMemory, wait, waitAsync } from '../../lib';
-import { eventually, fixtures, kill, shmNames, thrown } from '../helpers';
+import { eventually, fixtures, kill, shmNames, sleepingOn, thrown } from '../helpers';
 
 const newName = shmNames('safety');
 
@@ -96,6 +96,8 @@ function withMemory(size = 4096): { name: string; shm: SharedMemory } {
 // Byte offsets inside ipckit_mutex_t of glibc's robust-list links (16 + offsetof(__list)).
 const LINKS = 40;
 const LINKS_END = 56;
+// The pthread_mutex_t's lock word inside ipckit_mutex_t at offset 0, which lockers sleep on.
+const MUTEX_WORD = 16;
 
 describe('waits of several objects in one mapping', () => {
   test('two barriers: the short wait times out, the long one stays pending until close() settles it', async () => {
@@ -245,8 +247,11 @@ describe('Condition', () => {
     const waiter = await startHolder(name);
     const thief = await startHolder(name);
     expect(await waiter.do('lock 0')).toMatchObject({ ok: true });
-    // The thief blocks until the waiter's wait releases the mutex, then holds it until killed.
+    // The thief blocks until the waiter's wait releases the mutex, then holds it until killed. It
+    // is seen asleep on the mutex before the wait starts, so it takes the mutex at the release:
+    // the timed-out row's timeout never races the thief getting there.
     thief.send('lock 0');
+    await sleepingOn(thief.child.pid!, `/dev/shm/${name.slice(1)}`, MUTEX_WORD);
     waiter.send(`${command} 64 0 ${timeout}`);
     expect(await thief.next()).toEqual({ ok: true, ownerDied: false });
     await kill(thief.child);

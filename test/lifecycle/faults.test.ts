@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Barrier, Condition, ErrorCodes, Mutex, PosixMessageQueue, Semaphore, SharedMemory, SysVMessageQueue, SysVSemaphoreSet, wake, waitAsync } from '../../lib';
-import { compileC, eventually, fixtures, kill, repoRoot, shmNames, sysvKey, thrown, uniqueName } from '../helpers';
+import { callsOf, compileC, eventually, fixtures, kill, repoRoot, shmNames, sleepingOn, sysvKey, thrown, uniqueName } from '../helpers';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { makeMessage, checkMessage } = require('../fixtures/mq-message') as {
@@ -141,64 +141,8 @@ async function killWaiting(peer: Peer): Promise<void> {
 
 // ---- what the kernel says a process is doing ----
 
-interface Call {
-  tid: number;
-  nr: number;
-  args: bigint[];
-}
-
-/** The system call each thread of `pid` is blocked in (threads running right now are left out). */
-function callsOf(pid: number): Call[] {
-  const calls: Call[] = [];
-  let tids: string[];
-  try {
-    tids = fs.readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return calls;
-  }
-  for (const tid of tids) {
-    let text: string;
-    try {
-      text = fs.readFileSync(`/proc/${pid}/task/${tid}/syscall`, 'utf8').trim();
-    } catch {
-      continue;
-    }
-    const fields = text.split(' ');
-    if (fields.length < 7 || fields[0] === 'running') continue;
-    calls.push({ tid: Number(tid), nr: Number(fields[0]), args: fields.slice(1, 7).map((f) => BigInt(f)) });
-  }
-  return calls;
-}
-
-/**
- * The addresses at which byte `fileOffset` of `file` is mapped in `pid` (one per mapping). Matched
- * by inode, not by path: glibc's sem_open creates a semaphore under a temporary name and links it
- * into place, so the creator's mapping shows the temporary name.
- */
-function addressesOf(pid: number, file: string, fileOffset: number): bigint[] {
-  const inode = fs.statSync(file).ino;
-  const found: bigint[] = [];
-  for (const line of fs.readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
-    const match = /^([0-9a-f]+)-([0-9a-f]+) \S+ ([0-9a-f]+) \S+ (\d+)\s+\/dev\/shm\//.exec(line);
-    if (match === null || Number(match[4]) !== inode) continue;
-    const start = BigInt(`0x${match[1]}`);
-    const end = BigInt(`0x${match[2]}`);
-    const address = start + BigInt(fileOffset) - BigInt(`0x${match[3]}`);
-    if (address >= start && address < end) found.push(address);
-  }
-  return found;
-}
-
 // Polling with no deadline of its own: the test's timeout is the only clock (see eventually()).
 const until = (what: string, check: () => boolean): Promise<void> => eventually(what, check);
-
-/** Resolves once a thread of `pid` sleeps in futex() on byte `offset` of `file` (or on any byte of [offset, offset + size)). */
-function sleepingOn(pid: number, file: string, offset: number, size = 4): Promise<void> {
-  return until(`process ${pid} sleeps in futex() on ${file}+${offset}`, () => {
-    const addresses = addressesOf(pid, file, offset);
-    return callsOf(pid).some((call) => call.nr === SYS.futex && addresses.some((a) => call.args[0] >= a && call.args[0] < a + BigInt(size)));
-  });
-}
 
 /** Resolves once a thread of `pid` is blocked in one of `nrs` with first argument `id`. */
 function blockedIn(pid: number, nrs: number[], id?: number): Promise<void> {
@@ -460,7 +404,7 @@ describe('wait / waitAsync / wake', () => {
 });
 
 /** Starts a worker thread that runs `body` with shm, mutex, cond, barrier and post (to the parent) in scope. */
-function worker(name: string, body: string): { messages: unknown[]; next: () => Promise<unknown>; done: Promise<number> } {
+function worker(name: string, body: string): { messages: unknown[]; next: () => Promise<unknown>; post: (m: unknown) => void; done: Promise<number> } {
   const w = new Worker(
     `const { workerData, parentPort } = require('node:worker_threads');
      const { SharedMemory, Mutex, Condition, Barrier } = require(${JSON.stringify(repoRoot)});
@@ -489,6 +433,7 @@ function worker(name: string, body: string): { messages: unknown[]; next: () => 
           resolve(m);
         };
       }),
+    post: (m) => w.postMessage(m),
     done,
   };
 }
@@ -570,8 +515,6 @@ describe('Condition', () => {
     mutex.unlock();
   });
 
-  // Known defect #5 (being fixed elsewhere): waitSync() re-acquires a mutex whose holder died
-  // without reporting it, so `ownerDied` stays false. The waitSync rows below fail until then.
   describe.each([
     ['wait() here', 'here'],
     ['waitSync() in a worker thread', 'worker'],
@@ -584,22 +527,28 @@ describe('Condition', () => {
       const shm = memory();
       Mutex.create(shm, MUTEX);
       Condition.create(shm, COND);
-      // The timed-out rows need the holder to take the mutex before the wait times out: the
-      // ordering is checked below (never the elapsed time), the timeout only has to be long enough.
+      // The holder must hold the mutex when the waiter comes back for it. It is started before
+      // the wait and left blocked on the mutex the waiter holds, so the kernel hands it the mutex
+      // the moment the wait releases it: no process start races the timed-out rows' timeout,
+      // which only has to outlast one wake-up (ordering is checked below, never elapsed time).
       const timeout = ending === 'timed out' ? 3000 : undefined;
       let report: () => Promise<{ result?: string; code?: string; held: boolean; ownerDied: boolean }>;
       let settled: () => boolean;
+      let startWaiting: () => void;
       if (where === 'here') {
         const mutex = Mutex.open(open(shm.name), MUTEX);
         const cond = Condition.open(mutex.memory, COND);
         await mutex.lock();
         let done = false;
-        const waiting = cond.wait(mutex, { timeout }).then(
-          (result) => ((done = true), { result, held: mutex.held, ownerDied: mutex.ownerDied }),
-          (error) => ((done = true), { code: (error as NodeJS.ErrnoException).code, held: mutex.held, ownerDied: mutex.ownerDied }),
-        );
+        let waiting: ReturnType<typeof report> | undefined;
+        startWaiting = () => {
+          waiting = cond.wait(mutex, { timeout }).then(
+            (result) => ((done = true), { result, held: mutex.held, ownerDied: mutex.ownerDied }),
+            (error) => ((done = true), { code: (error as NodeJS.ErrnoException).code, held: mutex.held, ownerDied: mutex.ownerDied }),
+          );
+        };
         cleanups.push(() => mutex.held && mutex.unlock());
-        report = () => waiting;
+        report = () => waiting!;
         settled = () => done;
       } else if (where === 'worker') {
         const w = worker(
@@ -607,36 +556,41 @@ describe('Condition', () => {
           `const mutex = Mutex.open(shm, ${MUTEX});
            const cond = Condition.open(shm, ${COND});
            mutex.lockSync();
-           post('ready');
-           let report;
-           try {
-             const result = cond.waitSync(mutex, { timeout: ${timeout ?? 'undefined'} });
-             report = { result, held: mutex.held, ownerDied: mutex.ownerDied };
-           } catch (error) {
-             report = { code: error.code, held: mutex.held, ownerDied: mutex.ownerDied };
-           }
-           post(report);
-           if (mutex.held) { if (mutex.ownerDied) mutex.markConsistent(); mutex.unlock(); }
-           shm.close();`,
+           parentPort.once('message', () => {
+             let report;
+             try {
+               const result = cond.waitSync(mutex, { timeout: ${timeout ?? 'undefined'} });
+               report = { result, held: mutex.held, ownerDied: mutex.ownerDied };
+             } catch (error) {
+               report = { code: error.code, held: mutex.held, ownerDied: mutex.ownerDied };
+             }
+             post(report);
+             if (mutex.held) { if (mutex.ownerDied) mutex.markConsistent(); mutex.unlock(); }
+             shm.close();
+           });
+           post('ready');`,
         );
         expect(await w.next()).toBe('ready');
+        startWaiting = () => w.post('wait');
         report = w.next as typeof report;
         settled = () => w.messages.length > 1;
       } else {
-        const child = await startPeer('node', 'cond-wait', shm.name, MUTEX, COND, 'sync', ...(timeout === undefined ? [] : [timeout]));
+        const child = await startPeer('node', 'cond-wait', shm.name, MUTEX, COND, 'sync', timeout ?? '-', 'gated');
+        startWaiting = () => process.kill(child.pid, 'SIGUSR2');
         report = async () => {
           await until('the waiting child reports', () => child.output().split('\n').length > 2);
           return JSON.parse(child.output().split('\n')[1]);
         };
         settled = () => child.output().split('\n').length > 2;
-        await sleepingOn(child.pid, shmFile(shm.name), COND_SEQ);
       }
-      if (where !== 'child') await sleepingOn(process.pid, shmFile(shm.name), COND_SEQ);
 
-      // The waiter released the mutex inside its wait; the holder takes it and dies holding it.
+      // The holder blocks on the mutex the waiter holds; the wait releases it, the holder takes it
+      // and dies holding it.
       const holder = await startPeer(holderKind, 'mutex-lock', shm.name, MUTEX);
+      await sleepingOn(holder.pid, shmFile(shm.name), MUTEX_WORD);
+      startWaiting();
       await holder.line('locked');
-      expect(settled()).toBe(false); // (else the timeout was too short for this machine: the waiter took the mutex first)
+      expect(settled()).toBe(false);
       expect(await holder.kill()).toBe('SIGKILL');
       if (ending === 'notified') {
         const notifier = Condition.open(shm, COND);
