@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The fuzzer from the command line (test/fuzz.test.ts runs the same thing under jest):
+// The fuzzer from the command line (test/lifecycle/fuzz.test.ts runs the same thing under jest):
 //   node scripts/fuzz.js [--seed N] [--runs N] [--steps N] [--survey] [--path P] [--minimise-ms N] [--threads]
 //   node scripts/fuzz.js --replay FILE      (steps written by an earlier failure)
 // --survey records every failing run instead of stopping at the first; --threads caps the

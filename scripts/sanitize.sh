@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the addon with AddressSanitizer and UndefinedBehaviorSanitizer and runs the native tests
-# and a fuzz run (test/fuzz.test.ts) against it. Any sanitizer report fails the script.
+# and a fuzz run (test/lifecycle/fuzz.test.ts) against it. Any sanitizer report fails the script.
 #
 # The sanitized build lives in a copy of the checkout ($SANITIZE_DIR, a temporary directory by
 # default), so build/Release and dist/ of the checkout are never touched. binding.gyp is not
@@ -34,9 +34,9 @@ cd "$ROOT"
 
 # Tests that cannot run under ASan, and why. Each entry: file|test name (a regex)|reason.
 EXCLUDED=(
-  "test/shm.test.ts|touching it then raises SIGBUS|expects the process to die by SIGBUS; ASan handles SIGBUS itself (handle_sigbus) and reports it instead"
-  "test/fuzz.test.ts|address space capped|caps RLIMIT_AS a little above the process's size; ASan reserves terabytes of shadow memory, so nothing could run"
-  "test/package.test.ts|.|packs and installs a prebuild built without sanitizers: it tests packaging, and the addon it loads is not the sanitized one"
+  "test/kernel/shm.test.ts|touching it then raises SIGBUS|expects the process to die by SIGBUS; ASan handles SIGBUS itself (handle_sigbus) and reports it instead"
+  "test/lifecycle/fuzz.test.ts|address space capped|caps RLIMIT_AS a little above the process's size; ASan reserves terabytes of shadow memory, so nothing could run"
+  "test/package/pack-install.test.ts|.|packs and installs a prebuild built without sanitizers: it tests packaging, and the addon it loads is not the sanitized one"
 )
 
 start_all=$(date +%s)
@@ -94,7 +94,7 @@ workers=${SANITIZE_JEST_WORKERS:-2}
 status=0
 phase "native tests under ASan/UBSan"
 # shellcheck disable=SC2086 # SANITIZE_TESTS is a list of paths
-npx jest --ci --maxWorkers="$workers" --testPathIgnorePatterns "($ignore_regex|test/fuzz.test.ts)" \
+npx jest --ci --maxWorkers="$workers" --testPathIgnorePatterns "($ignore_regex|test/lifecycle/fuzz.test.ts)" \
   -t "^(?!.*($skip_regex)).*" ${SANITIZE_TESTS:-} 2>&1 | tee "$STAGE/jest-native.log" || status=1
 
 if [ "${SANITIZE_SKIP_FUZZ:-0}" != 1 ]; then
@@ -102,7 +102,7 @@ if [ "${SANITIZE_SKIP_FUZZ:-0}" != 1 ]; then
   # Survey mode: an invariant violation is recorded and the runs go on (memory errors are what this
   # job is for); the first crash still ends it.
   FUZZ_RUNS=${SANITIZE_FUZZ_RUNS:-150} FUZZ_SEED=${SANITIZE_FUZZ_SEED:-$RANDOM$RANDOM} FUZZ_SURVEY=1 \
-    npx jest --ci test/fuzz.test.ts -t "^(?!.*($skip_regex)).*" 2>&1 | tee "$STAGE/jest-fuzz.log" || status=1
+    npx jest --ci test/lifecycle/fuzz.test.ts -t "^(?!.*($skip_regex)).*" 2>&1 | tee "$STAGE/jest-fuzz.log" || status=1
 fi
 
 phase "checking for sanitizer reports"

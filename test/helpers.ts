@@ -6,6 +6,8 @@ import { SharedMemory } from '../lib';
 
 export const repoRoot = path.join(__dirname, '..');
 export const fixtures = path.join(__dirname, 'fixtures');
+/** The Python peers (test/python/). */
+export const pythonDir = path.join(__dirname, 'python');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const { pattern } = require('./fixtures/pattern') as { pattern: (size: number, seed: number) => Buffer };
 
@@ -198,4 +200,65 @@ export const isRoot = process.getuid?.() === 0;
 /** A System V key no other test run uses. */
 export function sysvKey(): number {
   return 0x1c000000 + ((process.pid & 0xfff) << 12) + Math.floor(Math.random() * 0xfff) + 1;
+}
+
+// ---- what the kernel says a process is doing (a wait is proved started, never assumed after a delay) ----
+
+/** futex(2) on x86_64, as /proc/PID/task/TID/syscall reports it. */
+const SYS_FUTEX = 202;
+
+export interface Call {
+  tid: number;
+  nr: number;
+  args: bigint[];
+}
+
+/** The system call each thread of `pid` is blocked in (threads running right now are left out). */
+export function callsOf(pid: number): Call[] {
+  const calls: Call[] = [];
+  let tids: string[];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return calls;
+  }
+  for (const tid of tids) {
+    let text: string;
+    try {
+      text = fs.readFileSync(`/proc/${pid}/task/${tid}/syscall`, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    const fields = text.split(' ');
+    if (fields.length < 7 || fields[0] === 'running') continue;
+    calls.push({ tid: Number(tid), nr: Number(fields[0]), args: fields.slice(1, 7).map((f) => BigInt(f)) });
+  }
+  return calls;
+}
+
+/**
+ * The addresses at which byte `fileOffset` of `file` is mapped in `pid` (one per mapping). Matched
+ * by inode, not by path: glibc's sem_open creates a semaphore under a temporary name and links it
+ * into place, so the creator's mapping shows the temporary name.
+ */
+export function addressesOf(pid: number, file: string, fileOffset: number): bigint[] {
+  const inode = fs.statSync(file).ino;
+  const found: bigint[] = [];
+  for (const line of fs.readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
+    const match = /^([0-9a-f]+)-([0-9a-f]+) \S+ ([0-9a-f]+) \S+ (\d+)\s+\/dev\/shm\//.exec(line);
+    if (match === null || Number(match[4]) !== inode) continue;
+    const start = BigInt(`0x${match[1]}`);
+    const end = BigInt(`0x${match[2]}`);
+    const address = start + BigInt(fileOffset) - BigInt(`0x${match[3]}`);
+    if (address >= start && address < end) found.push(address);
+  }
+  return found;
+}
+
+/** Resolves once a thread of `pid` sleeps in futex() on byte `offset` of `file` (or on any byte of [offset, offset + size)). */
+export function sleepingOn(pid: number, file: string, offset: number, size = 4): Promise<void> {
+  return eventually(`process ${pid} sleeps in futex() on ${file}+${offset}`, () => {
+    const addresses = addressesOf(pid, file, offset);
+    return callsOf(pid).some((call) => call.nr === SYS_FUTEX && addresses.some((a) => call.args[0] >= a && call.args[0] < a + BigInt(size)));
+  });
 }

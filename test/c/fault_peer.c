@@ -1,4 +1,4 @@
-/* The C side of the fault-injection tests (test/faults.test.ts): each command prints "ready",
+/* The C side of the fault-injection tests (test/lifecycle/faults.test.ts): each command prints "ready",
  * then enters one blocking call and stays in it until the test kills it with SIGKILL. Should the
  * call return, the peer prints what it got (the test then knows the kill came too late) and, for
  * the commands that hold something, waits to be killed.
