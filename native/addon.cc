@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "common/addon.h"
+#include "common/constants.h"
 #include "common/errors.h"
 #include "common/mapping.h"
 
@@ -49,6 +50,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   });
 
   exports.Set("init", Napi::Function::New<Init>(env, "init"));
+  ExportConstants(env, exports);
   Napi::Function mapping = MappingHandle::DefineClass(env);
   addon->mappingClass = Napi::Persistent(mapping);
   exports.Set("Mapping", mapping);
@@ -64,6 +66,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
 #else
   exports.Set("platform", Napi::String::New(env, "unsupported"));
 #endif
+  // The platform code has added its groups by now.
+  FreezeConstants(exports);
   return exports;
 }
 
