@@ -32,7 +32,7 @@ export const ErrorCodes = {
 /**
  * The limit that refused a call, as `error.limit` carries it: `name` says where the limit is set
  * (a /proc/sys file such as `'/proc/sys/kernel/msgmni'`, a resource limit such as
- * `'RLIMIT_MSGQUEUE'`, `'IPCKIT_MAX_WAITER_THREADS'`, a queue's own `'msg_qbytes'`, or for the
+ * `'RLIMIT_MSGQUEUE'`, a queue's own `'msg_qbytes'` or `'mq_msgsize'`, or for the
  * fields of /proc/sys/kernel/sem the kernel's names `'SEMMSL'`, `'SEMMNS'`, `'SEMOPM'`,
  * `'SEMMNI'`), `value` its value when the call failed (`Infinity` when unlimited).
  */
