@@ -51,9 +51,9 @@ struct MqueueLimits {
 
 // This process's RLIMIT_MSGQUEUE (soft), in bytes: Infinity when unlimited, NaN if unknown.
 double MsgqueueRlimit() {
-  struct rlimit limit;
-  if (getrlimit(RLIMIT_MSGQUEUE, &limit) != 0) return NAN;
-  return limit.rlim_cur == RLIM_INFINITY ? INFINITY : static_cast<double>(limit.rlim_cur);
+  struct rlimit current;
+  if (getrlimit(RLIMIT_MSGQUEUE, &current) != 0) return NAN;
+  return current.rlim_cur == RLIM_INFINITY ? INFINITY : static_cast<double>(current.rlim_cur);
 }
 
 // Which limit refused creating a queue with `attrs` (null: the system's defaults), if one did.
