@@ -15,6 +15,7 @@
       "cflags_cc!": ["-std=gnu++17", "-fno-exceptions"],
       "sources": [
         "native/addon.cc",
+        "native/common/constants.cc",
         "native/common/errors.cc",
         "native/common/mapping.cc",
         "native/common/waiter.cc"

@@ -1,13 +1,10 @@
+import { syncConstants } from './binding';
 import { CONSTRUCT, constructing, ErrorCodes, invalidArgValue } from './errors';
 import { FUTEX_TIMED_OUT, nativeSync } from './futex';
 import type { Mapping } from './mapping';
 import { SharedObject } from './shared-object';
 import { validateInteger, validateObject } from './validate';
 import { abortedError, timeoutError, timeoutMs, validateWaitOptions, type WaitOptions } from './waiting';
-
-const STATE = 12; // byte offset of the futex word in ipckit_barrier_t
-const SERIAL = 4;
-const TIMED_OUT = 2;
 
 /**
  * A reusable barrier in shared memory (`ipckit_barrier_t`, 32 bytes): `parties` processes or
@@ -21,12 +18,12 @@ export class Barrier extends SharedObject {
 
   /** The object's size in bytes (32). */
   static get SIZE(): number {
-    return nativeSync().layout.barrierSize;
+    return syncConstants().barrier.size;
   }
 
   /** Initialises a barrier for `parties` (1 to 65535) at `byteOffset` (a multiple of 8). */
   static create(memory: Mapping, byteOffset: number, parties: number): Barrier {
-    const n = validateInteger(parties, 'parties', 1, 65535);
+    const n = validateInteger(parties, 'parties', 1, syncConstants().barrier.maxParties);
     const { memory: m, offset } = SharedObject.place(memory, byteOffset, Barrier.SIZE, 'Barrier');
     const barrier = new Barrier(CONSTRUCT, m, offset);
     nativeSync().barrierInit(barrier.native, offset, n);
@@ -38,7 +35,7 @@ export class Barrier extends SharedObject {
     const { memory: m, offset } = SharedObject.place(memory, byteOffset, Barrier.SIZE, 'Barrier');
     const barrier = new Barrier(CONSTRUCT, m, offset);
     if (nativeSync().barrierParties(barrier.native, offset) === 0) {
-      throw invalidArgValue('byteOffset', byteOffset, 'does not hold an ipckit Barrier (layout version 1)');
+      throw invalidArgValue('byteOffset', byteOffset, `does not hold an ipckit Barrier (layout version ${syncConstants().version})`);
     }
     return barrier.placed('Barrier', Barrier.SIZE, false);
   }
@@ -77,8 +74,9 @@ export class Barrier extends SharedObject {
   waitSync(options: { timeout?: number } = {}): boolean {
     const { timeout } = validateWaitOptions(validateObject<WaitOptions>(options, 'options'));
     const code = nativeSync().barrierWait(this.native, this.byteOffset, timeoutMs(timeout));
-    if (code === TIMED_OUT) throw timeoutError('barrier wait');
-    return code === SERIAL;
+    const { results } = syncConstants();
+    if (code === results.TIMED_OUT) throw timeoutError('barrier wait');
+    return code === results.SERIAL;
   }
 
   /** As `waitSync()`, without blocking the event loop; resolves `true` for the serial party. */
@@ -86,18 +84,19 @@ export class Barrier extends SharedObject {
     const { timeout, signal } = validateWaitOptions(validateObject<WaitOptions>(options, 'options'));
     if (signal?.aborted) throw abortedError('barrier wait');
     const sync = nativeSync();
+    const { stateOffset, generationMask } = syncConstants().barrier;
     const arrived = sync.barrierArrive(this.native, this.byteOffset);
     if (arrived < 0) return true;
-    const generation = (arrived & 0xffff0000) >>> 0;
+    const generation = (arrived & generationMask) >>> 0;
     const deadline = timeout === undefined ? undefined : performance.now() + timeout;
     for (;;) {
       const state = sync.barrierState(this.native, this.byteOffset);
-      if (((state & 0xffff0000) >>> 0) !== generation) return false;
+      if (((state & generationMask) >>> 0) !== generation) return false;
       const left = deadline === undefined ? undefined : Math.max(0, deadline - performance.now());
       try {
         if (left === 0) throw timeoutError('barrier wait');
         // The futex keeps the deadline; running out of it resolves 2 (as Atomics.waitAsync would).
-        const woke = await this.sleep(left, signal, (native, id, ms, referenced) => sync.futexWaitAsync(native, id, ms, this.byteOffset + STATE, state | 0, referenced));
+        const woke = await this.sleep(left, signal, (native, id, ms, referenced) => sync.futexWaitAsync(native, id, ms, this.byteOffset + stateOffset, state | 0, referenced));
         if (woke === FUTEX_TIMED_OUT) throw timeoutError('barrier wait');
       } catch (error) {
         const code = (error as { code?: string }).code;

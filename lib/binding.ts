@@ -1,7 +1,7 @@
 // Loads the native addon (a matching prebuild, else the local build) and types its surface.
 // The native functions are small and positional; defaults and validation live in TypeScript.
 import * as path from 'node:path';
-import { libraryError, systemError, unsupportedPlatform } from './errors';
+import { type ErrorLimit, libraryError, systemError, unsupportedPlatform } from './errors';
 
 /** A native mapping handle (native/common/mapping.cc). */
 export interface NativeMapping {
@@ -26,6 +26,8 @@ export interface NativeSysVMessage {
 /** A native System V message queue handle (native/linux/sysv_mq.cc). */
 export interface NativeSysVQueue {
   readonly id: number;
+  /** The key as ipcs shows it (`0x0000abcd`, or `IPC_PRIVATE`): what its errors carry as `path`. */
+  readonly name: string;
   readonly created: boolean;
   readonly msgmax: number;
   trySend(type: number, data: Uint8Array): boolean;
@@ -50,11 +52,17 @@ export interface NativeSysVQueue {
 /** A native System V semaphore set handle (native/linux/sysv_sem.cc). */
 export interface NativeSysVSemaphoreSet {
   readonly id: number;
+  /** The key as ipcs shows it (`0x0000abcd`, or `IPC_PRIVATE`): what its errors carry as `path`. */
+  readonly name: string;
   readonly created: boolean;
   readonly count: number;
   /** The kernel's most operations per semop call (SEMOPM), read at open. */
   readonly semopm: number;
-  /** `ops` holds (index, delta, flags) triples; flags are {@link SemOpFlags}. Throws EAGAIN instead of returning false when `againIsError`. */
+  /**
+   * `ops` holds (index, delta, flags) triples; flags are {@link SemOpFlags}. Throws EAGAIN instead
+   * of returning false when `againIsError`. More than `semopm` operations are refused here, as by
+   * op() and opSync(), with `error.limit`.
+   */
   tryOp(ops: Int32Array, againIsError: boolean): boolean;
   op(opId: number, timeoutMs: number, ops: Int32Array): Promise<void>;
   /** Waits on the calling thread; `timeout` in milliseconds, -1 for none. */
@@ -96,8 +104,74 @@ export interface NativePosixQueue {
   close(): void;
 }
 
+/**
+ * The layouts and result codes of native/include/ipckit/sync.h, as the addon compiled them
+ * (sizeof, offsetof and the header's own macros), and the flags of the addon's condWait.
+ */
+export interface NativeSyncConstants {
+  /** IPCKIT_SYNC_VERSION: what every object's version field holds. */
+  readonly version: number;
+  /** Every object's alignment, in bytes. */
+  readonly alignment: number;
+  readonly mutex: { readonly size: number };
+  /** `seqOffset`: the futex word a condition's waiters sleep on. */
+  readonly condition: { readonly size: number; readonly seqOffset: number };
+  /** `stateOffset`: the futex word (generation << 16 | arrived); `generationMask` selects its generation. */
+  readonly barrier: { readonly size: number; readonly stateOffset: number; readonly maxParties: number; readonly generationMask: number };
+  /** IPCKIT_OK and friends; BUSY is what mutexTryLock returns for a mutex held by another thread. */
+  readonly results: {
+    readonly OK: number;
+    readonly NOT_EQUAL: number;
+    readonly TIMED_OUT: number;
+    readonly OWNER_DIED: number;
+    readonly SERIAL: number;
+    readonly BUSY: number;
+  };
+  /** The bits of condWait's result. */
+  readonly condWaitFlags: { readonly TIMED_OUT: number; readonly OWNER_DIED: number };
+}
+
+/** Where {@link ErrorLimit} names come from: native/common/constants.h. */
+export interface NativeLimitNames {
+  readonly msgmni: string;
+  readonly msgmax: string;
+  readonly msgQbytes: string;
+  readonly semmsl: string;
+  readonly semmns: string;
+  readonly semopm: string;
+  readonly semmni: string;
+  readonly mqMsgMax: string;
+  readonly mqMsgsizeMax: string;
+  readonly mqQueuesMax: string;
+  readonly mqMsgsize: string;
+  readonly rlimitMsgqueue: string;
+  readonly waiterThreads: string;
+}
+
+/** `binding.constants`: every number that crosses the binding, frozen, defined in native code only. */
+export interface NativeConstants {
+  readonly queueFlags: { readonly CREATE: number; readonly EXCLUSIVE: number; readonly PRIVATE: number };
+  readonly shmFlags: { readonly CREATE: number; readonly EXCLUSIVE: number; readonly READ_ONLY: number; readonly NO_RESERVE: number };
+  readonly semaphoreFlags: { readonly CREATE: number; readonly EXCLUSIVE: number };
+  readonly semOpFlags: { readonly UNDO: number; readonly NO_WAIT: number };
+  readonly limits: NativeLimitNames;
+  /** Linux only (native/linux/sync.cc). */
+  readonly sync?: NativeSyncConstants;
+  /**
+   * POSIX only (native/linux/named_sem.cc). `nameMax`: NAME_MAX, the longest name in bytes after
+   * the leading slash. glibc keeps the semaphore '/jobs' as /dev/shm/sem.jobs: its
+   * `semaphoreFilePrefix` takes part of NAME_MAX, which leaves `semaphoreNameMax`.
+   */
+  readonly posixNames?: { readonly nameMax: number; readonly semaphoreFilePrefix: string; readonly semaphoreNameMax: number };
+  /** POSIX only (native/linux/posix_mq.cc): the highest message priority (MQ_PRIO_MAX - 1). */
+  readonly posixQueue?: { readonly priorityMax: number };
+  /** POSIX only (native/linux/sysv_sem.cc): the largest value a System V semaphore holds (SEMVMX). */
+  readonly sysvSemaphore?: { readonly valueMax: number };
+}
+
 /** Waits and locks in mapped memory (native/linux/sync.cc over native/include/ipckit/sync.h). */
 export interface NativeSync {
+  /** The sizes and alignment of {@link NativeSyncConstants}, as the first callers read them. */
   layout: { version: number; mutexSize: number; conditionSize: number; barrierSize: number; alignment: number };
   futexWait(slot: number, offset: number, expected: number, timeoutMs: number): number;
   futexWake(slot: number, offset: number, count: number): number;
@@ -119,7 +193,7 @@ export interface NativeSync {
   mutexHeld(slot: number, offset: number): boolean;
   condInit(slot: number, offset: number): void;
   condValid(slot: number, offset: number): boolean;
-  /** Flags: 1 timed out, 2 the mutex's holder died (relocked inconsistent). */
+  /** Flags ({@link NativeSyncConstants.condWaitFlags}): timed out, the mutex's holder died (relocked inconsistent). */
   condWait(slot: number, condOffset: number, mutexOffset: number, timeoutMs: number): number;
   condPrepare(slot: number, offset: number): number;
   condDone(slot: number, offset: number): void;
@@ -159,9 +233,10 @@ interface NativeBinding {
   readonly features: Readonly<Partial<Record<FeatureName, true>>>;
   /** Why a wait was stopped, as the addon numbers it (native/common/errors.h StopReason). */
   readonly stopReasons: { readonly timeout: number; readonly aborted: number; readonly closed: number };
+  readonly constants: NativeConstants;
   init(
-    systemError: (uvErrno: number, syscall: string, path?: string, osName?: string, osDescription?: string) => Error,
-    libraryError: (kind: number, code: string, message: string) => Error,
+    systemError: (uvErrno: number, syscall: string, path?: string, osName?: string, osDescription?: string, hint?: string, limit?: ErrorLimit) => Error,
+    libraryError: (kind: number, code: string, message: string, limit?: ErrorLimit) => Error,
   ): void;
   // Present only where binding.features lists them (see requireFeature).
   openSharedMemory?(name: string, flags: number, mode: number, size: number): NativeMapping;
@@ -171,7 +246,10 @@ interface NativeBinding {
   ftok?(path: string, projId: number): number;
   openSysVSemaphoreSet?(key: number, flags: number, mode: number, count: number): NativeSysVSemaphoreSet;
   sysvSemLimits?(): { semmsl: number; semmns: number; semopm: number; semmni: number };
-  openPosixQueue?(name: string, flags: number, mode: number, maxMessages: number, messageSize: number, defaultMaxMessages: number, defaultMessageSize: number): NativePosixQueue;
+  /** `maxMessages` and `messageSize` 0 for the system's defaults (the addon reads them). */
+  openPosixQueue?(name: string, flags: number, mode: number, maxMessages: number, messageSize: number): NativePosixQueue;
+  /** The limits and defaults of /proc/sys/fs/mqueue, read at the call. */
+  posixQueueLimits?(): { msgMax: number; msgsizeMax: number; msgDefault: number; msgsizeDefault: number; queuesMax: number };
   unlinkPosixQueue?(name: string): void;
   sync?: NativeSync;
   openSemaphore?(name: string, flags: number, mode: number, initial: number): NativeSemaphore;
@@ -196,29 +274,27 @@ export function requireFeature(feature: FeatureName, what: string): void {
   if (binding.features[feature] !== true) throw unsupportedPlatform(what);
 }
 
-/** Flags of `openSysVQueue`, `openSysVSemaphoreSet` and `openPosixQueue`, mirroring native/linux/sysv_common.h and posix_mq.cc. */
-export const QueueFlags = {
-  CREATE: 1,
-  EXCLUSIVE: 2,
-  PRIVATE: 4,
-} as const;
+/** Flags of `openSysVQueue`, `openSysVSemaphoreSet` and `openPosixQueue`. */
+export const QueueFlags = binding.constants.queueFlags;
 
-/** Bits of an operation's flags in `NativeSysVSemaphoreSet.tryOp` and friends, mirroring native/linux/sysv_sem.cc. */
-export const SemOpFlags = {
-  UNDO: 1,
-  NO_WAIT: 2,
-} as const;
+/** Bits of an operation's flags in `NativeSysVSemaphoreSet.tryOp` and friends. */
+export const SemOpFlags = binding.constants.semOpFlags;
 
-/** Flags of `openSemaphore`, mirroring native/linux/named_sem.cc. */
-export const SemaphoreFlags = {
-  CREATE: 1,
-  EXCLUSIVE: 2,
-} as const;
+/** Flags of `openSemaphore`. */
+export const SemaphoreFlags = binding.constants.semaphoreFlags;
 
-/** Flags of `openSharedMemory`, mirroring native/posix/shm.cc. */
-export const ShmFlags = {
-  CREATE: 1,
-  EXCLUSIVE: 2,
-  READ_ONLY: 4,
-  NO_RESERVE: 8,
-} as const;
+/** Flags of `openSharedMemory`. */
+export const ShmFlags = binding.constants.shmFlags;
+
+/** The names `error.limit` carries, for lib/'s own checks against limits the addon read. */
+export const LimitNames = binding.constants.limits;
+
+/**
+ * The layouts and result codes of native/include/ipckit/sync.h as the addon compiled them;
+ * ERR_IPC_UNSUPPORTED_PLATFORM where the addon has no waits in shared memory.
+ */
+export function syncConstants(): NativeSyncConstants {
+  const { sync } = binding.constants;
+  if (sync === undefined) throw unsupportedPlatform('waits in shared memory');
+  return sync;
+}

@@ -1,3 +1,4 @@
+import { syncConstants } from './binding';
 import { CONSTRUCT, constructing, ErrorCodes, invalidArgType, invalidArgValue, IpcError } from './errors';
 import { FUTEX_TIMED_OUT, nativeSync, type WaitResult } from './futex';
 import type { Mapping } from './mapping';
@@ -5,11 +6,6 @@ import { Mutex, mutexState } from './mutex';
 import { SharedObject } from './shared-object';
 import { validateObject } from './validate';
 import { abortedError, timeoutMs, validateWaitOptions, type WaitOptions } from './waiting';
-
-const SEQ = 8; // byte offset of the futex word in ipckit_cond_t
-// Flags of the addon's condWait.
-const TIMED_OUT = 1;
-const OWNER_DIED = 2;
 
 /**
  * A condition variable in shared memory (`ipckit_cond_t`, 32 bytes), used with a {@link Mutex}
@@ -23,7 +19,7 @@ export class Condition extends SharedObject {
 
   /** The object's size in bytes (32). */
   static get SIZE(): number {
-    return nativeSync().layout.conditionSize;
+    return syncConstants().condition.size;
   }
 
   /** Initialises a new condition at `byteOffset` (a multiple of 8) of `memory`. */
@@ -39,7 +35,7 @@ export class Condition extends SharedObject {
     const { memory: m, offset } = SharedObject.place(memory, byteOffset, Condition.SIZE, 'Condition');
     const condition = new Condition(CONSTRUCT, m, offset);
     if (!nativeSync().condValid(condition.native, offset)) {
-      throw invalidArgValue('byteOffset', byteOffset, 'does not hold an ipckit Condition (layout version 1)');
+      throw invalidArgValue('byteOffset', byteOffset, `does not hold an ipckit Condition (layout version ${syncConstants().version})`);
     }
     return condition.placed('Condition', Condition.SIZE, false);
   }
@@ -88,8 +84,9 @@ export class Condition extends SharedObject {
     }
     // Re-taking the mutex may find its holder died meanwhile: that must reach the caller, whose
     // plain unlock() would otherwise make the mutex unrecoverable for everyone.
-    mutexState.relocked(m, (flags & OWNER_DIED) !== 0);
-    return (flags & TIMED_OUT) !== 0 ? 'timed-out' : 'ok';
+    const { condWaitFlags } = syncConstants();
+    mutexState.relocked(m, (flags & condWaitFlags.OWNER_DIED) !== 0);
+    return (flags & condWaitFlags.TIMED_OUT) !== 0 ? 'timed-out' : 'ok';
   }
 
   /**
@@ -104,6 +101,7 @@ export class Condition extends SharedObject {
     const { timeout, signal } = validateWaitOptions(validateObject<WaitOptions>(options, 'options'));
     if (signal?.aborted) throw abortedError('condition wait');
     const sync = nativeSync();
+    const seqAt = this.byteOffset + syncConstants().condition.seqOffset;
     const seq = sync.condPrepare(this.native, this.byteOffset);
     let result: Exclude<WaitResult, 'not-equal'> = 'ok';
     let failure: unknown;
@@ -116,7 +114,7 @@ export class Condition extends SharedObject {
       throw error;
     }
     try {
-      const woke = await this.sleep(timeout, signal, (native, id, ms, referenced) => sync.futexWaitAsync(native, id, ms, this.byteOffset + SEQ, seq, referenced));
+      const woke = await this.sleep(timeout, signal, (native, id, ms, referenced) => sync.futexWaitAsync(native, id, ms, seqAt, seq, referenced));
       if (woke === FUTEX_TIMED_OUT) result = 'timed-out';
     } catch (error) {
       if ((error as { code?: string }).code === ErrorCodes.TIMEOUT) result = 'timed-out';

@@ -29,9 +29,23 @@ export const ErrorCodes = {
   UNSUPPORTED_PLATFORM: 'ERR_IPC_UNSUPPORTED_PLATFORM',
 } as const;
 
+/**
+ * The limit that refused a call, as `error.limit` carries it: `name` says where the limit is set
+ * (a /proc/sys file such as `'/proc/sys/kernel/msgmni'`, a resource limit such as
+ * `'RLIMIT_MSGQUEUE'`, a queue's own `'msg_qbytes'` or `'mq_msgsize'`, or for the
+ * fields of /proc/sys/kernel/sem the kernel's names `'SEMMSL'`, `'SEMMNS'`, `'SEMOPM'`,
+ * `'SEMMNI'`), `value` its value when the call failed (`Infinity` when unlimited).
+ */
+export interface ErrorLimit {
+  name: string;
+  value: number;
+}
+
 /** An error raised by ipckit itself; `code` is one of {@link ErrorCodes}. */
 export class IpcError extends Error {
   readonly code: string;
+  /** Set when a limit refused the call (a message larger than msgmax, say). */
+  declare limit?: ErrorLimit;
   constructor(code: string, message: string) {
     if (typeof code !== 'string') throw invalidArgType('code', 'of type string', code);
     super(message);
@@ -53,22 +67,25 @@ export interface SystemError extends Error {
   syscall: string;
   /** The name or path of the object the call was about. */
   path?: string;
+  /** Set when a limit, not a fault, refused the call (`ENOSPC` from msgget: msgmni, say). */
+  limit?: ErrorLimit;
 }
 
 /**
- * @internal Builds a system error from libuv's negative errno, as Node's `fs` would. For the
- * codes libuv has no name for (System V's EIDRM and ENOMSG, say), the OS's own name and
- * description are used.
+ * @internal Builds a system error from libuv's negative errno, as Node's `fs` would. For the codes libuv has
+ * no name for (System V's EIDRM and ENOMSG, say), the OS's own name and description are used.
+ * When a limit refused the call, the native layer passes it with a hint that ends the message.
  */
-export function systemError(uvErrno: number, syscall: string, path?: string, osName?: string, osDescription?: string): SystemError {
+export function systemError(uvErrno: number, syscall: string, path?: string, osName?: string, osDescription?: string, hint?: string, limit?: ErrorLimit): SystemError {
   const known = getSystemErrorMap().get(uvErrno);
   const [code, description] = known ?? (osName ? [osName, osDescription ? osDescription.charAt(0).toLowerCase() + osDescription.slice(1) : 'unknown error'] : ['UNKNOWN', 'unknown error']);
   const where = path === undefined ? syscall : `${syscall} '${path}'`;
-  const error = new Error(`${code}: ${description}, ${where}`) as SystemError;
+  const error = new Error(`${code}: ${description}, ${where}${hint === undefined ? '' : ` (${hint})`}`) as SystemError;
   error.code = code;
   error.errno = uvErrno;
   error.syscall = syscall;
   if (path !== undefined) error.path = path;
+  if (limit !== undefined) error.limit = limit;
   Error.captureStackTrace?.(error, systemError);
   return error;
 }
@@ -133,9 +150,13 @@ export function outOfRange(name: string, range: string, value: unknown): ErrorWi
   return coded(new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${String(value)}`), 'ERR_OUT_OF_RANGE');
 }
 
-/** @internal Used by the native layer: kind 0 Error, 1 TypeError, 2 RangeError. */
-export function libraryError(kind: number, code: string, message: string): Error {
-  if (kind === 1) return coded(new TypeError(message), code);
-  if (kind === 2) return coded(new RangeError(message), code);
-  return new IpcError(code, message);
+/** @internal For lib/'s own checks against a limit the addon read: `error.limit`, as native errors carry it. */
+export function withLimit<E extends Error>(error: E, limit: ErrorLimit): E & { limit: ErrorLimit } {
+  return Object.assign(error, { limit });
+}
+
+/** @internal Used by the native layer: kind 0 Error, 1 TypeError, 2 RangeError; `limit` when one refused the call. */
+export function libraryError(kind: number, code: string, message: string, limit?: ErrorLimit): Error {
+  const error = kind === 1 ? coded(new TypeError(message), code) : kind === 2 ? coded(new RangeError(message), code) : new IpcError(code, message);
+  return limit === undefined ? error : withLimit(error, limit);
 }

@@ -15,8 +15,8 @@ export function nativeSync(): NativeSync {
   return binding.sync!;
 }
 
-/** @internal What futexWaitAsync resolves when its deadline passed. */
-export const FUTEX_TIMED_OUT = 2;
+/** @internal What futexWaitAsync resolves when its deadline passed (IPCKIT_TIMED_OUT, from the addon). */
+export const FUTEX_TIMED_OUT = binding.constants.sync?.results.TIMED_OUT ?? 2;
 
 const results: WaitResult[] = ['ok', 'not-equal', 'timed-out'];
 

@@ -1,3 +1,4 @@
+import { syncConstants } from './binding';
 import { closedError, CONSTRUCT, constructing, ErrorCodes, invalidArgValue, IpcError } from './errors';
 import { nativeSync } from './futex';
 import { onMappingClose, slotOfClosed, type Mapping } from './mapping';
@@ -15,10 +16,6 @@ export interface LockResult {
   ownerDied: boolean;
 }
 
-const OK = 0;
-const TIMED_OUT = 2;
-const OWNER_DIED = 3;
-const BUSY = -16;
 const NO_WAIT_OPTIONS = { timeout: undefined, signal: undefined };
 
 /** @internal How Condition tells a Mutex that the addon released or re-took it during a wait. */
@@ -45,7 +42,7 @@ export class Mutex extends SharedObject {
 
   /** The object's size in bytes (64). */
   static get SIZE(): number {
-    return nativeSync().layout.mutexSize;
+    return syncConstants().mutex.size;
   }
 
   /** Initialises a new, unlocked mutex at `byteOffset` (a multiple of 8) of `memory`. */
@@ -61,7 +58,7 @@ export class Mutex extends SharedObject {
     const { memory: m, offset } = SharedObject.place(memory, byteOffset, Mutex.SIZE, 'Mutex');
     const mutex = new Mutex(CONSTRUCT, m, offset);
     if (!nativeSync().mutexValid(mutex.native, offset)) {
-      throw invalidArgValue('byteOffset', byteOffset, 'does not hold an ipckit Mutex (layout version 1)');
+      throw invalidArgValue('byteOffset', byteOffset, `does not hold an ipckit Mutex (layout version ${syncConstants().version})`);
     }
     return mutex.placed('Mutex', Mutex.SIZE, false);
   }
@@ -98,7 +95,7 @@ export class Mutex extends SharedObject {
 
   #acquired(code: number): LockResult {
     this.#held = true;
-    this.#ownerDied = code === OWNER_DIED;
+    this.#ownerDied = code === syncConstants().results.OWNER_DIED;
     return { ownerDied: this.#ownerDied };
   }
 
@@ -107,7 +104,7 @@ export class Mutex extends SharedObject {
     const native = this.native; // ERR_IPC_CLOSED first
     if (this.#busy) return false;
     const code = nativeSync().mutexTryLock(native, this.byteOffset);
-    if (code === BUSY) return false;
+    if (code === syncConstants().results.BUSY) return false;
     this.#busy = true;
     this.#acquired(code);
     return true;
@@ -121,7 +118,7 @@ export class Mutex extends SharedObject {
     const timeout = options === undefined ? undefined : validateWaitOptions(validateObject<WaitOptions>(options, 'options')).timeout;
     if (this.#busy) throw new IpcError('ERR_IPC_MUTEX_HELD', 'this thread already holds (or is acquiring) this mutex');
     const code = nativeSync().mutexLock(this.native, this.byteOffset, timeoutMs(timeout));
-    if (code === TIMED_OUT) throw timeoutError('lock');
+    if (code === syncConstants().results.TIMED_OUT) throw timeoutError('lock');
     this.#busy = true;
     return this.#acquired(code);
   }
@@ -150,7 +147,7 @@ export class Mutex extends SharedObject {
         this.#giveUp();
         throw error;
       }
-      if (code !== BUSY) {
+      if (code !== syncConstants().results.BUSY) {
         // Having slept, we may have taken the one wake-up an unlock gave: mark the word so the
         // next unlock wakes whoever else sleeps on it.
         if (slept) sync.mutexMarkWaiters(this.native, this.byteOffset);

@@ -1,8 +1,12 @@
+import { binding } from './binding';
 import { invalidArgValue } from './errors';
 import { validateString } from './validate';
 
-/** Linux's NAME_MAX: the longest name, in bytes, after the leading slash. */
-const POSIX_NAME_MAX = 255;
+/**
+ * NAME_MAX, from the addon: the longest name, in bytes, after the leading slash. Where there are
+ * no POSIX names, the primitive's own open fails with ERR_IPC_UNSUPPORTED_PLATFORM instead.
+ */
+const POSIX_NAME_MAX = binding.constants.posixNames?.nameMax ?? Infinity;
 
 /**
  * Normalises a POSIX IPC name (shared memory, and later semaphores and message queues).

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { binding, requireFeature, QueueFlags, type NativePosixQueue } from './binding';
-import { CONSTRUCT, constructing, type SystemError } from './errors';
+import { CONSTRUCT, constructing } from './errors';
 import { MessageQueueBase, ReceiveArea, toBytes, type MessageData, type ReceiveWaitOptions, type SendBackend } from './message-queue';
 import { posixName } from './names';
 import { validateInteger, validateMode, validateObject } from './validate';
@@ -35,67 +34,13 @@ export interface PosixQueueAttributes {
   currentMessages: number;
 }
 
-const MQ_PRIO_MAX = 32768;
-const MQUEUE = '/proc/sys/fs/mqueue';
-// The ceilings a process with CAP_SYS_RESOURCE may go up to (Linux's HARD_MSGMAX, HARD_MSGSIZEMAX).
-const HARD_MSG_MAX = 65536;
-const HARD_MSGSIZE_MAX = 16 * 1024 * 1024;
+/** The highest priority (MQ_PRIO_MAX - 1, from the addon). */
+const PRIORITY_MAX = binding.constants.posixQueue?.priorityMax ?? 0;
 
-function readLimit(file: string, fallback: number): number {
-  try {
-    return Number.parseInt(readFileSync(file, 'utf8'), 10);
-  } catch {
-    return fallback;
-  }
-}
-
-/** This process's RLIMIT_MSGQUEUE (soft), in bytes, from /proc/self/limits. */
-function msgqueueRlimit(): number {
-  try {
-    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max msgqueue size'));
-    const value = line?.slice('Max msgqueue size'.length).trim().split(/\s+/)[0];
-    return value === undefined || value === 'unlimited' ? Infinity : Number.parseInt(value, 10);
-  } catch {
-    return NaN;
-  }
-}
-
-/** The kernel limits that govern POSIX message queues here. */
+/** The kernel limits that govern POSIX message queues here, read from /proc/sys/fs/mqueue at the call. */
 export function posixQueueLimits(): { msgMax: number; msgsizeMax: number; msgDefault: number; msgsizeDefault: number; queuesMax: number } {
-  return {
-    msgMax: readLimit(`${MQUEUE}/msg_max`, 10),
-    msgsizeMax: readLimit(`${MQUEUE}/msgsize_max`, 8192),
-    msgDefault: readLimit(`${MQUEUE}/msg_default`, 10),
-    msgsizeDefault: readLimit(`${MQUEUE}/msgsize_default`, 8192),
-    queuesMax: readLimit(`${MQUEUE}/queues_max`, 256),
-  };
-}
-
-/** Says which kernel limit refused a queue, in the error's message and in `error.limit`. */
-function explainLimit(error: SystemError & { limit?: { name: string; value: number } }, maxMessages: number, messageSize: number): never {
-  const limits = posixQueueLimits();
-  let hint: string | undefined;
-  let limit: { name: string; value: number } | undefined;
-  if (error.code === 'EINVAL') {
-    if (maxMessages > limits.msgMax) {
-      limit = { name: `${MQUEUE}/msg_max`, value: limits.msgMax };
-      hint = `maxMessages ${maxMessages} exceeds ${limit.name} = ${limit.value} (a process with CAP_SYS_RESOURCE may go up to ${HARD_MSG_MAX})`;
-    } else if (messageSize > limits.msgsizeMax) {
-      limit = { name: `${MQUEUE}/msgsize_max`, value: limits.msgsizeMax };
-      hint = `messageSize ${messageSize} exceeds ${limit.name} = ${limit.value} (a process with CAP_SYS_RESOURCE may go up to ${HARD_MSGSIZE_MAX})`;
-    }
-  } else if (error.code === 'EMFILE') {
-    limit = { name: 'RLIMIT_MSGQUEUE', value: msgqueueRlimit() };
-    hint = `this user's queues would need more than RLIMIT_MSGQUEUE = ${limit.value} bytes (\`ulimit -q\`; each queue reserves about maxMessages * (messageSize + pointer)), or the process is out of descriptors`;
-  } else if (error.code === 'ENOSPC') {
-    limit = { name: `${MQUEUE}/queues_max`, value: limits.queuesMax };
-    hint = `the system's ${limit.name} = ${limit.value} queues exist already`;
-  }
-  if (hint !== undefined) {
-    error.message = `${error.message} (${hint})`;
-    error.limit = limit;
-  }
-  throw error;
+  requireFeature('posixMessageQueue', 'POSIX message queues');
+  return binding.posixQueueLimits!();
 }
 
 function native(): { open: NonNullable<typeof binding.openPosixQueue>; unlink: NonNullable<typeof binding.unlinkPosixQueue> } {
@@ -132,14 +77,8 @@ export class PosixMessageQueue extends MessageQueueBase<PosixMessage> {
     const maxMessages = opts.maxMessages === undefined ? 0 : validateInteger(opts.maxMessages, 'options.maxMessages', 1, 2 ** 31 - 1);
     const messageSize = opts.messageSize === undefined ? 0 : validateInteger(opts.messageSize, 'options.messageSize', 1, 2 ** 31 - 1);
     const mode = validateMode(opts.mode, 'options.mode', 0o600);
-    const { open } = native();
-    const limits = posixQueueLimits();
-    try {
-      return new PosixMessageQueue(CONSTRUCT, open(normalized, flags, mode, maxMessages, messageSize, limits.msgDefault, limits.msgsizeDefault), normalized);
-    } catch (error) {
-      if (flags & QueueFlags.CREATE) explainLimit(error as SystemError, maxMessages || limits.msgDefault, messageSize || limits.msgsizeDefault);
-      throw error;
-    }
+    // A queue the kernel's limits refuse fails with error.limit saying which (the addon reads them).
+    return new PosixMessageQueue(CONSTRUCT, native().open(normalized, flags, mode, maxMessages, messageSize), normalized);
   }
 
   /** Creates a queue, exclusively (`EEXIST` if the name exists). */
@@ -185,7 +124,7 @@ export class PosixMessageQueue extends MessageQueueBase<PosixMessage> {
   send(data: MessageData, options: PosixSendOptions = {}): Promise<void> {
     try {
       const opts = validateObject<PosixSendOptions>(options, 'options');
-      const priority = opts.priority === undefined ? 0 : validateInteger(opts.priority, 'options.priority', 0, MQ_PRIO_MAX - 1);
+      const priority = opts.priority === undefined ? 0 : validateInteger(opts.priority, 'options.priority', 0, PRIORITY_MAX);
       const bytes = toBytes(data);
       return this.sendOrdered(bytes, priority, opts, this.#sendBackend);
     } catch (error) {
@@ -198,7 +137,7 @@ export class PosixMessageQueue extends MessageQueueBase<PosixMessage> {
     const priority =
       options === undefined || validateObject<{ priority?: number }>(options, 'options').priority === undefined
         ? 0
-        : validateInteger(options.priority, 'options.priority', 0, MQ_PRIO_MAX - 1);
+        : validateInteger(options.priority, 'options.priority', 0, PRIORITY_MAX);
     const bytes = toBytes(data);
     this.checkOpen();
     if (this.sending) return false; // earlier sends on this handle go first

@@ -14,14 +14,18 @@ export interface SemaphoreCreateOptions {
 
 /** SEM_VALUE_MAX: the largest value a semaphore can hold (INT_MAX on Linux). */
 const VALUE_MAX = binding.semValueMax ?? 2 ** 31 - 1;
-/** glibc keeps '/jobs' as the file /dev/shm/sem.jobs, so its "sem." prefix takes 4 bytes of NAME_MAX (255). */
-const SEM_NAME_MAX = 251;
-
 function semaphoreName(value: unknown): string {
   const name = posixName(value);
+  const names = binding.constants.posixNames;
+  if (names === undefined) return name; // no such semaphores here: opening says so
+  // glibc keeps '/jobs' as the file /dev/shm/sem.jobs: the prefix takes part of NAME_MAX.
   const bytes = Buffer.byteLength(name, 'utf8') - 1;
-  if (bytes > SEM_NAME_MAX) {
-    throw invalidArgValue('name', value, `must be at most ${SEM_NAME_MAX} bytes after the leading slash (NAME_MAX less glibc's "sem." prefix), not ${bytes}`);
+  if (bytes > names.semaphoreNameMax) {
+    throw invalidArgValue(
+      'name',
+      value,
+      `must be at most ${names.semaphoreNameMax} bytes after the leading slash (NAME_MAX less glibc's "${names.semaphoreFilePrefix}" prefix), not ${bytes}`,
+    );
   }
   return name;
 }

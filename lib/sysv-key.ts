@@ -1,4 +1,5 @@
-// What the System V primitives share on the TypeScript side: key validation and how a key is shown.
+// What the System V primitives share on the TypeScript side: key validation. How a key is shown
+// (`0x0000abcd`, as ipcs does) is the addon's: a native handle's `name`, which its errors carry.
 import { invalidArgValue } from './errors';
 import { validateInteger } from './validate';
 
@@ -13,9 +14,4 @@ export function validateKey(key: unknown): number {
   const value = validateInteger(key, 'key', KEY_MIN, KEY_MAX);
   if (value === 0) throw invalidArgValue('key', key, 'must not be 0 (IPC_PRIVATE); use createPrivate()');
   return value | 0; // key_t is a signed 32-bit integer
-}
-
-/** The key as ipcs shows it (`0x0000abcd`), or `IPC_PRIVATE`. */
-export function keyLabel(key: number): string {
-  return key === 0 ? 'IPC_PRIVATE' : `0x${(key >>> 0).toString(16).padStart(8, '0')}`;
 }

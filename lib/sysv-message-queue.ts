@@ -1,7 +1,7 @@
-import { binding, requireFeature, QueueFlags, type NativeSysVQueue } from './binding';
-import { CONSTRUCT, constructing, invalidArgValue, outOfRange } from './errors';
+import { binding, requireFeature, LimitNames, QueueFlags, type NativeSysVQueue } from './binding';
+import { CONSTRUCT, constructing, invalidArgValue, outOfRange, withLimit } from './errors';
 import { MessageQueueBase, ReceiveArea, toBytes, type MessageData, type ReceiveWaitOptions, type SendBackend } from './message-queue';
-import { keyLabel, validateKey } from './sysv-key';
+import { validateKey } from './sysv-key';
 import { validateBoolean, validateInteger, validateMode, validateObject, validateString } from './validate';
 import type { WaitOptions } from './waiting';
 
@@ -75,7 +75,7 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
   readonly #msgmax: number;
 
   private constructor(token: symbol, handle: NativeSysVQueue, key: number) {
-    super(constructing(token), handle, `System V message queue ${keyLabel(key)}`);
+    super(constructing(token), handle, `System V message queue ${handle.name}`);
     this.#native = handle;
     this.#msgmax = handle.msgmax;
     this.#key = key;
@@ -162,7 +162,10 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
     const maxSize = options.maxSize === undefined ? this.#msgmax : validateInteger(options.maxSize, 'options.maxSize', 0);
     // No message is larger than msgmax, and the receive area is sized from maxSize: a larger
     // bound would only cost memory (gigabytes, or a RangeError from Buffer).
-    if (maxSize > this.#msgmax) throw outOfRange('options.maxSize', `>= 0 and <= ${this.#msgmax} (the kernel's msgmax, /proc/sys/kernel/msgmax)`, maxSize);
+    if (maxSize > this.#msgmax) {
+      const msgmax = { name: LimitNames.msgmax, value: this.#msgmax };
+      throw withLimit(outOfRange('options.maxSize', `>= 0 and <= ${msgmax.value} (the kernel's msgmax, ${msgmax.name})`, maxSize), msgmax);
+    }
     const noError = validateBoolean(options.noError, 'options.noError', false);
     return [type, maxSize, noError];
   }

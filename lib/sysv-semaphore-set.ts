@@ -1,7 +1,7 @@
 import { WaitingHandle } from './handle';
-import { binding, requireFeature, QueueFlags, SemOpFlags, type NativeSysVSemaphoreSet } from './binding';
-import { CONSTRUCT, constructing, invalidArgType, invalidArgValue } from './errors';
-import { keyLabel, validateKey } from './sysv-key';
+import { binding, requireFeature, LimitNames, QueueFlags, SemOpFlags, type NativeSysVSemaphoreSet } from './binding';
+import { CONSTRUCT, constructing, invalidArgType, invalidArgValue, outOfRange, withLimit } from './errors';
+import { validateKey } from './sysv-key';
 import { validateBoolean, validateInteger, validateMode, validateObject } from './validate';
 import { abortedError, timeoutError, validateWaitOptions, type WaitOptions } from './waiting';
 
@@ -60,8 +60,8 @@ export interface SysVSemaphoreSetStats {
   waiters: SysVSemaphoreWaiters[];
 }
 
-/** The largest value a semaphore may hold (SEMVMX). */
-const SEMVMX = 32767;
+/** The largest value a semaphore may hold (SEMVMX, from the addon). */
+const SEMVMX = binding.constants.sysvSemaphore?.valueMax ?? 0;
 
 function limits(): { semmsl: number; semmns: number; semopm: number; semmni: number } {
   requireFeature('sysvSemaphoreSet', 'System V semaphore sets');
@@ -75,7 +75,9 @@ function native(): NonNullable<typeof binding.openSysVSemaphoreSet> {
 
 function createArgs(options: unknown): [count: number, mode: number] {
   const opts = validateObject<SysVSemaphoreSetOptions>(options, 'options');
-  const count = validateInteger(opts.count, 'options.count', 1, limits().semmsl);
+  const count = validateInteger(opts.count, 'options.count', 1);
+  const semmsl = { name: LimitNames.semmsl, value: limits().semmsl };
+  if (count > semmsl.value) throw withLimit(outOfRange('options.count', `>= 1 and <= ${semmsl.value} (${semmsl.name}, the first field of /proc/sys/kernel/sem)`, count), semmsl);
   return [count, validateMode(opts.mode, 'options.mode', 0o600)];
 }
 
@@ -97,7 +99,7 @@ export class SysVSemaphoreSet extends WaitingHandle {
   readonly #key: number;
 
   private constructor(token: symbol, handle: NativeSysVSemaphoreSet, key: number) {
-    super(constructing(token), handle, `System V semaphore set ${keyLabel(key)}`);
+    super(constructing(token), handle, `System V semaphore set ${handle.name}`);
     this.#native = handle;
     this.#key = key;
   }
@@ -165,9 +167,10 @@ export class SysVSemaphoreSet extends WaitingHandle {
   // triples.
   #encode(ops: unknown): { triples: Int32Array; anyNoWait: boolean } {
     if (!Array.isArray(ops)) throw invalidArgType('ops', 'an array of operations', ops);
-    const max = this.#native.semopm;
-    if (ops.length === 0 || ops.length > max) {
-      throw invalidArgValue('ops', `${ops.length} operations`, `must hold 1 to ${max} operations (SEMOPM, /proc/sys/kernel/sem)`);
+    if (ops.length === 0) throw invalidArgValue('ops', '0 operations', 'must hold at least one operation');
+    const semopm = { name: LimitNames.semopm, value: this.#native.semopm };
+    if (ops.length > semopm.value) {
+      throw withLimit(invalidArgValue('ops', `${ops.length} operations`, `must hold at most ${semopm.value} operations (${semopm.name}, the third field of /proc/sys/kernel/sem)`), semopm);
     }
     const triples = new Int32Array(ops.length * 3);
     let anyNoWait = false;

@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "common/addon.h"
+#include "common/constants.h"
 #include "common/errors.h"
 #include "common/mapping.h"
 
@@ -41,6 +42,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   });
 
   exports.Set("init", Napi::Function::New<Init>(env, "init"));
+  ExportConstants(env, exports);
   Napi::Function mapping = MappingHandle::DefineClass(env);
   addon->RegisterClass<MappingHandle>(mapping);
   exports.Set("Mapping", mapping);
@@ -61,6 +63,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
     features.Set(feature.name, Napi::Boolean::New(env, true));
   }
   exports.Set("features", features);
+  // The platform code has added its groups by now.
+  FreezeConstants(exports);
   return exports;
 }
 

@@ -26,6 +26,7 @@
 #include <unordered_map>
 
 #include "common/addon.h"
+#include "common/constants.h"
 #include "common/errors.h"
 #include "common/handle.h"
 #include "common/waiter.h"
@@ -34,11 +35,15 @@ namespace ipckit::posix {
 
 namespace {
 
-constexpr uint32_t kCreate = 1;
-constexpr uint32_t kExclusive = 2;
+constexpr uint32_t kCreate = kSemaphoreCreate;
+constexpr uint32_t kExclusive = kSemaphoreExclusive;
 
-// Where glibc keeps named semaphores: sem_open("/jobs") is the file /dev/shm/sem.jobs.
-std::string SemaphorePath(const std::string& name) { return "/dev/shm/sem." + name.substr(1); }
+// Where glibc keeps named semaphores: sem_open("/jobs") is the file /dev/shm/sem.jobs. The prefix
+// is part of the file's name, so it leaves a name NAME_MAX less its length (lib/ reads both from
+// binding.constants.posixNames).
+constexpr char kSemaphoreFilePrefix[] = "sem.";
+constexpr size_t kSemaphoreNameMax = NAME_MAX - (sizeof kSemaphoreFilePrefix - 1);
+std::string SemaphorePath(const std::string& name) { return "/dev/shm/" + std::string(kSemaphoreFilePrefix) + name.substr(1); }
 
 // One mapping of a semaphore file. munmap must not run while a waiter thread is still inside
 // sem_wait on it: the handle and every pending wait share this owner, and the last one to let go
@@ -446,6 +451,11 @@ void InitNamedSemaphore(Napi::Env env, Napi::Object exports) {
   exports.Set("openSemaphore", Napi::Function::New<OpenSemaphore>(env, "openSemaphore"));
   exports.Set("unlinkSemaphore", Napi::Function::New<UnlinkSemaphore>(env, "unlinkSemaphore"));
   exports.Set("semValueMax", Napi::Number::New(env, static_cast<double>(SEM_VALUE_MAX)));
+  Napi::Object names = Napi::Object::New(env);
+  names.Set("nameMax", Napi::Number::New(env, NAME_MAX));
+  names.Set("semaphoreFilePrefix", Napi::String::New(env, kSemaphoreFilePrefix));
+  names.Set("semaphoreNameMax", Napi::Number::New(env, static_cast<double>(kSemaphoreNameMax)));
+  SetConstantGroup(exports, "posixNames", names);
 }
 
 }  // namespace ipckit::posix

@@ -7,9 +7,12 @@
 #include <fcntl.h>
 #include <mqueue.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <uv.h>
 
+#include <cmath>
 #include <cstring>
 #include <deque>
 #include <memory>
@@ -18,19 +21,71 @@
 
 #include "common/addon.h"
 #include "common/bytes.h"
+#include "common/constants.h"
 #include "common/errors.h"
 #include "common/handle.h"
 #include "posix/poll_waits.h"
+#include "linux/sysv_common.h"
 
 namespace ipckit::posix {
 
 namespace {
 
-constexpr uint32_t kCreate = 1;
-constexpr uint32_t kExclusive = 2;
+constexpr uint32_t kCreate = kQueueCreate;
+constexpr uint32_t kExclusive = kQueueExclusive;
 
-Napi::Error TooLarge(Napi::Env env, const std::string& message) {
-  return LibraryError(env, ErrorKind::kError, "ERR_IPC_MESSAGE_TOO_LARGE", message);
+Napi::Error TooLarge(Napi::Env env, const std::string& message, const Limit& limit) {
+  return LibraryError(env, ErrorKind::kError, "ERR_IPC_MESSAGE_TOO_LARGE", message, limit);
+}
+
+// The ceilings a process with CAP_SYS_RESOURCE may go up to (Linux's HARD_MSGMAX, HARD_MSGSIZEMAX).
+constexpr long kHardMsgMax = 65536;
+constexpr long kHardMsgsizeMax = 16L * 1024 * 1024;
+
+// The system's limits and defaults for POSIX queues, read at the call (/proc/sys/fs/mqueue).
+struct MqueueLimits {
+  long msgMax = ReadProcLong(limit::kMqMsgMax, 10);
+  long msgsizeMax = ReadProcLong(limit::kMqMsgsizeMax, 8192);
+  long msgDefault = ReadProcLong("/proc/sys/fs/mqueue/msg_default", 10);
+  long msgsizeDefault = ReadProcLong("/proc/sys/fs/mqueue/msgsize_default", 8192);
+  long queuesMax = ReadProcLong(limit::kMqQueuesMax, 256);
+};
+
+// This process's RLIMIT_MSGQUEUE (soft), in bytes: Infinity when unlimited, NaN if unknown.
+double MsgqueueRlimit() {
+  struct rlimit current;
+  if (getrlimit(RLIMIT_MSGQUEUE, &current) != 0) return NAN;
+  return current.rlim_cur == RLIM_INFINITY ? INFINITY : static_cast<double>(current.rlim_cur);
+}
+
+// Which limit refused creating a queue with `attrs` (null: the system's defaults), if one did.
+Limit MqOpenLimit(int code, const struct mq_attr* attrs) {
+  MqueueLimits limits;
+  long maxMessages = attrs != nullptr ? attrs->mq_maxmsg : limits.msgDefault;
+  long messageSize = attrs != nullptr ? attrs->mq_msgsize : limits.msgsizeDefault;
+  if (code == EINVAL && maxMessages > limits.msgMax) {
+    return Limit{limit::kMqMsgMax, static_cast<double>(limits.msgMax),
+                 "maxMessages " + std::to_string(maxMessages) + " exceeds " + limit::kMqMsgMax + " = " + std::to_string(limits.msgMax) +
+                     " (a process with CAP_SYS_RESOURCE may go up to " + std::to_string(kHardMsgMax) + ")"};
+  }
+  if (code == EINVAL && messageSize > limits.msgsizeMax) {
+    return Limit{limit::kMqMsgsizeMax, static_cast<double>(limits.msgsizeMax),
+                 "messageSize " + std::to_string(messageSize) + " exceeds " + limit::kMqMsgsizeMax + " = " +
+                     std::to_string(limits.msgsizeMax) + " (a process with CAP_SYS_RESOURCE may go up to " +
+                     std::to_string(kHardMsgsizeMax) + ")"};
+  }
+  if (code == EMFILE) {
+    double rlimit = MsgqueueRlimit();
+    std::string shown = std::isinf(rlimit) ? "unlimited" : std::isnan(rlimit) ? "unknown" : std::to_string(static_cast<long long>(rlimit));
+    return Limit{limit::kRlimitMsgqueue, rlimit,
+                 "this user's queues would need more than " + std::string(limit::kRlimitMsgqueue) + " = " + shown +
+                     " bytes (`ulimit -q`; each queue reserves about maxMessages * (messageSize + pointer)), or the process is out of descriptors"};
+  }
+  if (code == ENOSPC) {
+    return Limit{limit::kMqQueuesMax, static_cast<double>(limits.queuesMax),
+                 "the system's " + std::string(limit::kMqQueuesMax) + " = " + std::to_string(limits.queuesMax) + " queues exist already"};
+  }
+  return Limit{};
 }
 
 class PosixQueue : public WaitingHandle<PosixQueue>, public PollWaits::Client {
@@ -89,7 +144,8 @@ class PosixQueue : public WaitingHandle<PosixQueue>, public PollWaits::Client {
   void CheckSize(Napi::Env env, size_t length) const {
     if (length > messageSize_) {
       Throw(TooLarge(env, "a message of " + std::to_string(length) + " bytes exceeds the queue's messageSize of " +
-                              std::to_string(messageSize_) + " bytes"));
+                              std::to_string(messageSize_) + " bytes",
+                     Limit{limit::kMqMsgsize, static_cast<double>(messageSize_), std::string()}));
     }
   }
 
@@ -270,8 +326,9 @@ Napi::Value OpenPosixQueue(const Napi::CallbackInfo& info) {
   struct mq_attr* attrs = (maxMessages > 0 || messageSize > 0) ? &attr : nullptr;
   if (attrs != nullptr && (attr.mq_maxmsg == 0 || attr.mq_msgsize == 0)) {
     // Only one of the two was given: take the other from the system's defaults.
-    if (attr.mq_maxmsg == 0) attr.mq_maxmsg = info[5].As<Napi::Number>().Int64Value();
-    if (attr.mq_msgsize == 0) attr.mq_msgsize = info[6].As<Napi::Number>().Int64Value();
+    MqueueLimits defaults;
+    if (attr.mq_maxmsg == 0) attr.mq_maxmsg = defaults.msgDefault;
+    if (attr.mq_msgsize == 0) attr.mq_msgsize = defaults.msgsizeDefault;
   }
   int access = O_RDWR | O_NONBLOCK | O_CLOEXEC;
   bool created = false;
@@ -286,7 +343,12 @@ Napi::Value OpenPosixQueue(const Napi::CallbackInfo& info) {
   } else {
     mqd = mq_open(name.c_str(), access);
   }
-  if (mqd == static_cast<mqd_t>(-1)) Throw(SystemError(env, LastOsError("mq_open", name)));
+  if (mqd == static_cast<mqd_t>(-1)) {
+    OsError error = LastOsError("mq_open", name);
+    // Only creating meets these limits; opening an existing queue fails for the queue's reasons.
+    if (flags & kCreate) error.limit = MqOpenLimit(error.code, attrs);
+    Throw(SystemError(env, error));
+  }
   // mq_open's mode is filtered by the umask; the caller asked for exactly `mode`.
   if (created && fchmod(mqd, mode) != 0) {
     OsError error = LastOsError("fchmod", name);
@@ -301,6 +363,19 @@ Napi::Value OpenPosixQueue(const Napi::CallbackInfo& info) {
     if (pending.mqd != static_cast<mqd_t>(-1)) mq_close(pending.mqd);
     throw;
   }
+}
+
+// posixQueueLimits(): { msgMax, msgsizeMax, msgDefault, msgsizeDefault, queuesMax }
+Napi::Value PosixQueueLimits(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  MqueueLimits limits;
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("msgMax", Napi::Number::New(env, static_cast<double>(limits.msgMax)));
+  result.Set("msgsizeMax", Napi::Number::New(env, static_cast<double>(limits.msgsizeMax)));
+  result.Set("msgDefault", Napi::Number::New(env, static_cast<double>(limits.msgDefault)));
+  result.Set("msgsizeDefault", Napi::Number::New(env, static_cast<double>(limits.msgsizeDefault)));
+  result.Set("queuesMax", Napi::Number::New(env, static_cast<double>(limits.queuesMax)));
+  return result;
 }
 
 // unlinkPosixQueue(name)
@@ -319,6 +394,12 @@ void InitPosixMessageQueue(Napi::Env env, Napi::Object exports) {
   exports.Set("PosixQueue", queueClass);
   exports.Set("openPosixQueue", Napi::Function::New<OpenPosixQueue>(env, "openPosixQueue"));
   exports.Set("unlinkPosixQueue", Napi::Function::New<UnlinkPosixQueue>(env, "unlinkPosixQueue"));
+  exports.Set("posixQueueLimits", Napi::Function::New<PosixQueueLimits>(env, "posixQueueLimits"));
+  Napi::Object constants = Napi::Object::New(env);
+  // glibc's headers leave MQ_PRIO_MAX to sysconf; Linux's is 32768.
+  long priorities = sysconf(_SC_MQ_PRIO_MAX);
+  constants.Set("priorityMax", Napi::Number::New(env, static_cast<double>((priorities > 0 ? priorities : 32768) - 1)));
+  SetConstantGroup(exports, "posixQueue", constants);
 }
 
 }  // namespace ipckit::posix

@@ -11,11 +11,15 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "common/constants.h"
 #include "common/errors.h"
 #include "common/addon.h"
 #include "common/mapping.h"
@@ -52,6 +56,10 @@ long long TimeoutMs(const Napi::CallbackInfo& info, size_t i) {
 }
 
 Napi::Error ErrnoError(Napi::Env env, int code, const char* call) { return SystemError(env, OsError{code, call, std::string()}); }
+
+// The bits of condWait's result (binding.constants.sync.condWaitFlags).
+constexpr int kCondTimedOut = 1;
+constexpr int kCondOwnerDied = 2;
 
 // ---- Held robust mutexes ----
 //
@@ -544,7 +552,7 @@ Napi::Value CondWait(const Napi::CallbackInfo& info) {
     mapping->LockAcquired();
   }
   LockResult(env, relocked, "pthread_mutex_lock");
-  return Napi::Number::New(env, (waited == IPCKIT_TIMED_OUT ? 1 : 0) | (relocked == IPCKIT_OWNER_DIED ? 2 : 0));
+  return Napi::Number::New(env, (waited == IPCKIT_TIMED_OUT ? kCondTimedOut : 0) | (relocked == IPCKIT_OWNER_DIED ? kCondOwnerDied : 0));
 }
 
 // condPrepare(mapping, offset): the sequence to wait on, counting this waiter in.
@@ -602,6 +610,34 @@ Napi::Value BarrierWithdraw(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+// binding.constants.sync: the header's layouts as compiled here, its macros and result codes.
+static Napi::Object SyncConstants(Napi::Env env) {
+  auto number = [env](double value) { return Napi::Number::New(env, value); };
+  auto frozen = [env](std::initializer_list<std::pair<const char*, Napi::Value>> entries) {
+    Napi::Object object = Napi::Object::New(env);
+    for (const auto& entry : entries) object.Set(entry.first, entry.second);
+    object.Freeze();
+    return object;
+  };
+  return frozen({
+      {"version", number(IPCKIT_SYNC_VERSION)},
+      {"alignment", number(IPCKIT_SYNC_ALIGN)},
+      {"mutex", frozen({{"size", number(sizeof(ipckit_mutex_t))}})},
+      {"condition", frozen({{"size", number(sizeof(ipckit_cond_t))}, {"seqOffset", number(offsetof(ipckit_cond_t, seq))}})},
+      {"barrier", frozen({{"size", number(sizeof(ipckit_barrier_t))},
+                          {"stateOffset", number(offsetof(ipckit_barrier_t, state))},
+                          {"maxParties", number(IPCKIT_BARRIER_MAX_PARTIES)},
+                          {"generationMask", number(IPCKIT_BARRIER_GENERATION_MASK)}})},
+      {"results", frozen({{"OK", number(IPCKIT_OK)},
+                          {"NOT_EQUAL", number(IPCKIT_NOT_EQUAL)},
+                          {"TIMED_OUT", number(IPCKIT_TIMED_OUT)},
+                          {"OWNER_DIED", number(IPCKIT_OWNER_DIED)},
+                          {"SERIAL", number(IPCKIT_SERIAL)},
+                          {"BUSY", number(-EBUSY)}})},
+      {"condWaitFlags", frozen({{"TIMED_OUT", number(kCondTimedOut)}, {"OWNER_DIED", number(kCondOwnerDied)}})},
+  });
+}
+
 void InitSync(Napi::Env env, Napi::Object exports) {
   Napi::Object sync = Napi::Object::New(env);
   sync.Set("futexWait", Napi::Function::New<FutexWait>(env, "futexWait"));
@@ -636,8 +672,10 @@ void InitSync(Napi::Env env, Napi::Object exports) {
   layout.Set("mutexSize", Napi::Number::New(env, sizeof(ipckit_mutex_t)));
   layout.Set("conditionSize", Napi::Number::New(env, sizeof(ipckit_cond_t)));
   layout.Set("barrierSize", Napi::Number::New(env, sizeof(ipckit_barrier_t)));
-  layout.Set("alignment", Napi::Number::New(env, 8));
+  layout.Set("alignment", Napi::Number::New(env, IPCKIT_SYNC_ALIGN));
+  layout.Freeze();
   sync.Set("layout", layout);
+  SetConstantGroup(exports, "sync", SyncConstants(env));
   exports.Set("sync", sync);
 }
 

@@ -1,17 +1,20 @@
-// What the System V primitives (message queues, semaphore sets) share: how a key is named in
-// errors, and reading the kernel's limits from /proc.
+// What the System V primitives (message queues, semaphore sets) share: how a key is named (in
+// errors and for lib/, which shows a handle's `name`), and reading the kernel's limits from /proc
+// (which POSIX queues read their limits with too).
 #pragma once
 
 #include <cstdint>
 #include <cstdio>
 #include <string>
 
+#include "common/constants.h"
+
 namespace ipckit::posix {
 
-// Flags of the open functions (lib/binding.ts mirrors them as QueueFlags).
-constexpr uint32_t kSysVCreate = 1;
-constexpr uint32_t kSysVExclusive = 2;
-constexpr uint32_t kSysVPrivate = 4;
+// Flags of the open functions (binding.constants.queueFlags).
+constexpr uint32_t kSysVCreate = kQueueCreate;
+constexpr uint32_t kSysVExclusive = kQueueExclusive;
+constexpr uint32_t kSysVPrivate = kQueuePrivate;
 
 // Reads the first `count` numbers of a /proc file; false (values untouched) if it cannot.
 inline bool ReadProcLongs(const char* path, long* values, int count) {
@@ -32,7 +35,8 @@ inline long ReadProcLong(const char* path, long fallback) {
   return value;
 }
 
-// The key as ipcs shows it, which is what errors carry as their path.
+// The key as ipcs shows it, which is what errors carry as their path. The one place a key is
+// formatted: lib/ shows the native handle's `name`.
 inline std::string KeyName(double key) {
   if (key == 0) return "IPC_PRIVATE";
   char text[32];

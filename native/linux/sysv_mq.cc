@@ -31,8 +31,8 @@ constexpr uint32_t kCreate = kSysVCreate;
 constexpr uint32_t kExclusive = kSysVExclusive;
 constexpr uint32_t kPrivate = kSysVPrivate;
 
-Napi::Error TooLarge(Napi::Env env, const std::string& message) {
-  return LibraryError(env, ErrorKind::kError, "ERR_IPC_MESSAGE_TOO_LARGE", message);
+Napi::Error TooLarge(Napi::Env env, const std::string& message, const Limit& limit = Limit{}) {
+  return LibraryError(env, ErrorKind::kError, "ERR_IPC_MESSAGE_TOO_LARGE", message, limit);
 }
 
 class SysVQueue;
@@ -63,6 +63,7 @@ class SysVQueue : public WaitingHandle<SysVQueue> {
     return ObjectWrap<SysVQueue>::DefineClass(env, "SysVQueue",
                                               WithWaitMethods({
                                                   Getter<&SysVQueue::Id>("id"),
+                                                  Getter<&SysVQueue::Name>("name"),
                                                   Getter<&SysVQueue::Created>("created"),
                                                   Getter<&SysVQueue::MessageMax>("msgmax"),
                                                   Method<&SysVQueue::TrySend>("trySend"),
@@ -87,7 +88,7 @@ class SysVQueue : public WaitingHandle<SysVQueue> {
     id_ = pending->id;
     key_ = pending->key;
     created_ = pending->created;
-    msgmax_ = static_cast<size_t>(ReadProcLong("/proc/sys/kernel/msgmax", 8192));
+    msgmax_ = static_cast<size_t>(ReadProcLong(limit::kMsgmax, 8192));
     waits_.Bind(Addon::Of(info.Env()).waiters);
   }
 
@@ -121,7 +122,8 @@ class SysVQueue : public WaitingHandle<SysVQueue> {
   void CheckSendSize(Napi::Env env, size_t length) const {
     if (length > msgmax_) {
       Throw(TooLarge(env, "a message of " + std::to_string(length) + " bytes exceeds the kernel's msgmax of " +
-                              std::to_string(msgmax_) + " bytes (/proc/sys/kernel/msgmax)"));
+                              std::to_string(msgmax_) + " bytes (" + limit::kMsgmax + ")",
+                     Limit{limit::kMsgmax, static_cast<double>(msgmax_), std::string()}));
     }
   }
 
@@ -130,7 +132,8 @@ class SysVQueue : public WaitingHandle<SysVQueue> {
   void CheckReceiveSize(Napi::Env env, int64_t maxSize) const {
     if (maxSize < 0 || static_cast<uint64_t>(maxSize) > msgmax_) {
       Throw(LibraryError(env, ErrorKind::kRangeError, "ERR_OUT_OF_RANGE",
-                         "maxSize must be >= 0 and <= " + std::to_string(msgmax_) + " (the kernel's msgmax, /proc/sys/kernel/msgmax)"));
+                         "maxSize must be >= 0 and <= " + std::to_string(msgmax_) + " (the kernel's msgmax, " + limit::kMsgmax + ")",
+                         Limit{limit::kMsgmax, static_cast<double>(msgmax_), std::string()}));
     }
   }
 
@@ -141,11 +144,13 @@ class SysVQueue : public WaitingHandle<SysVQueue> {
     knownMaxBytes_ = ds.msg_qbytes;
     if (length > ds.msg_qbytes) {
       Throw(TooLarge(env, "a message of " + std::to_string(length) + " bytes can never fit a queue of " +
-                              std::to_string(ds.msg_qbytes) + " bytes (its maxBytes, msg_qbytes)"));
+                              std::to_string(ds.msg_qbytes) + " bytes (its maxBytes, " + limit::kMsgQbytes + ")",
+                     Limit{limit::kMsgQbytes, static_cast<double>(ds.msg_qbytes), std::string()}));
     }
   }
 
   Napi::Value Id(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), id_); }
+  Napi::Value Name(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name()); }
   Napi::Value Created(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), created_); }
   Napi::Value MessageMax(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(msgmax_)); }
 
@@ -446,11 +451,13 @@ Napi::Value OpenSysVQueue(const Napi::CallbackInfo& info) {
   }
   if (id < 0) {
     int code = errno;
+    OsError error{code, "msgget", name};
     if (code == ENOSPC) {
-      Throw(SystemError(env, OsError{code, "msgget", name + " (the system's limit of queues, /proc/sys/kernel/msgmni = " +
-                                                        std::to_string(ReadProcLong("/proc/sys/kernel/msgmni", 0)) + ", is reached)"}));
+      long msgmni = ReadProcLong(limit::kMsgmni, 0);
+      error.limit = Limit{limit::kMsgmni, static_cast<double>(msgmni),
+                          "the system's limit of queues, " + std::string(limit::kMsgmni) + " = " + std::to_string(msgmni) + ", is reached"};
     }
-    Throw(SystemError(env, OsError{code, "msgget", name}));
+    Throw(SystemError(env, error));
   }
   SysVQueue::Pending pending{id, keyValue, created};
   return Addon::Of(env).NewInstance<SysVQueue>({Napi::External<SysVQueue::Pending>::New(env, &pending)});

@@ -32,11 +32,16 @@ union semun {
   int val;
   struct semid_ds* buf;
   unsigned short* array;
+  struct seminfo* info;  // IPC_INFO, SEM_INFO
 };
 
-// Bits of an operation's flags as lib/sysv-semaphore-set.ts encodes them.
-constexpr int32_t kOpUndo = 1;
-constexpr int32_t kOpNoWait = 2;
+// Bits of an operation's flags as lib/sysv-semaphore-set.ts encodes them (binding.constants.semOpFlags).
+constexpr int32_t kOpUndo = kSemOpUndo;
+constexpr int32_t kOpNoWait = kSemOpNoWait;
+
+// SEMVMX, the largest value a semaphore holds: <linux/sem.h>'s, which cannot be included with
+// <sys/sem.h>; Linux has never changed it.
+constexpr int kSemValueMax = 32767;
 
 struct SemLimits {
   long semmsl = 32000;  // semaphores per set
@@ -138,6 +143,7 @@ class SysVSemSet : public WaitingHandle<SysVSemSet> {
     return ObjectWrap<SysVSemSet>::DefineClass(env, "SysVSemaphoreSet",
                                                WithWaitMethods({
                                                    Getter<&SysVSemSet::Id>("id"),
+                                                   Getter<&SysVSemSet::Name>("name"),
                                                    Getter<&SysVSemSet::Created>("created"),
                                                    Getter<&SysVSemSet::Count>("count"),
                                                    Getter<&SysVSemSet::OpsMax>("semopm"),
@@ -185,6 +191,18 @@ class SysVSemSet : public WaitingHandle<SysVSemSet> {
 
   int id() const { return id_; }
   void Forget(double opId) { waits_.Finish(opId); }
+
+  Napi::Error OsFailure(Napi::Env env, int code, const char* syscall) const {
+    OsError error{code, syscall, name()};
+    // lib/ passes at most semopm_ operations; the kernel's figure may have been lowered since.
+    if (code == E2BIG && std::strcmp(syscall, "semop") == 0) {
+      long semopm = ReadSemLimits().semopm;
+      error.limit = Limit{limit::kSemopm, static_cast<double>(semopm),
+                          "more operations in one call than " + std::string(limit::kSemopm) + " = " + std::to_string(semopm) +
+                              ", the third field of /proc/sys/kernel/sem"};
+    }
+    return SystemError(env, error);
+  }
 
   std::string name() const override {
     if (name_.empty()) name_ = KeyName(key_);
@@ -241,6 +259,7 @@ class SysVSemSet : public WaitingHandle<SysVSemSet> {
   }
 
   Napi::Value Id(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), id_); }
+  Napi::Value Name(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name()); }
   Napi::Value Created(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), created_); }
   Napi::Value Count(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), count_); }
   Napi::Value OpsMax(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), semopm_); }
@@ -527,6 +546,35 @@ Napi::Value SysVSemSet::Op(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+// A failed semget, with the limit that refused it, if one did: ENOSPC is either the number of sets
+// (SEMMNI) or of semaphores in all sets (SEMMNS), which SEM_INFO's counts in use tell apart; a
+// set larger than SEMMSL is EINVAL.
+OsError SemgetFailure(int code, const std::string& name, int count, bool creating) {
+  OsError error{code, "semget", name};
+  SemLimits limits = ReadSemLimits();
+  if (code == ENOSPC) {
+    struct seminfo info = {};
+    union semun arg;
+    arg.info = &info;
+    bool counted = semctl(0, 0, SEM_INFO, arg) >= 0;
+    if (counted && info.semusz < limits.semmni) {
+      error.limit = Limit{limit::kSemmns, static_cast<double>(limits.semmns),
+                          "a set of " + std::to_string(count) + " would pass " + limit::kSemmns + " = " +
+                              std::to_string(limits.semmns) + ", the most semaphores in all sets (" + std::to_string(info.semaem) +
+                              " exist; the second field of /proc/sys/kernel/sem)"};
+    } else {
+      error.limit = Limit{limit::kSemmni, static_cast<double>(limits.semmni),
+                          "the system's limit of sets, " + std::string(limit::kSemmni) + " = " + std::to_string(limits.semmni) +
+                              " (the fourth field of /proc/sys/kernel/sem), is reached"};
+    }
+  } else if (code == EINVAL && creating && count > limits.semmsl) {
+    error.limit = Limit{limit::kSemmsl, static_cast<double>(limits.semmsl),
+                        std::to_string(count) + " semaphores exceed " + limit::kSemmsl + " = " + std::to_string(limits.semmsl) +
+                            " per set (the first field of /proc/sys/kernel/sem)"};
+  }
+  return error;
+}
+
 // openSysVSemaphoreSet(key, flags, mode, count): SysVSemaphoreSet
 Napi::Value OpenSysVSemaphoreSet(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -552,16 +600,7 @@ Napi::Value OpenSysVSemaphoreSet(const Napi::CallbackInfo& info) {
   } else {
     id = semget(key, 0, kReadWrite);
   }
-  if (id < 0) {
-    int code = errno;
-    if (code == ENOSPC) {
-      SemLimits limits = ReadSemLimits();
-      Throw(SystemError(env, OsError{code, "semget", name + " (a system limit is reached: /proc/sys/kernel/sem allows " +
-                                                         std::to_string(limits.semmni) + " sets and " +
-                                                         std::to_string(limits.semmns) + " semaphores)"}));
-    }
-    Throw(SystemError(env, OsError{code, "semget", name}));
-  }
+  if (id < 0) Throw(SystemError(env, SemgetFailure(errno, name, count, (flags & kSysVCreate) != 0)));
   // The size of a set we did not create is the kernel's to tell; for any set, IPC_STAT gives what
   // identifies it later (SysVSemSet::SameSet). A set this call created with a mode that denies
   // its creator reading cannot be stat'ed, but then what identifies it is known already.
@@ -599,6 +638,9 @@ void InitSysVSemaphoreSet(Napi::Env env, Napi::Object exports) {
   exports.Set("SysVSemaphoreSet", setClass);
   exports.Set("openSysVSemaphoreSet", Napi::Function::New<OpenSysVSemaphoreSet>(env, "openSysVSemaphoreSet"));
   exports.Set("sysvSemLimits", Napi::Function::New<SysVSemLimits>(env, "sysvSemLimits"));
+  Napi::Object constants = Napi::Object::New(env);
+  constants.Set("valueMax", Napi::Number::New(env, kSemValueMax));
+  SetConstantGroup(exports, "sysvSemaphore", constants);
 }
 
 }  // namespace ipckit::posix

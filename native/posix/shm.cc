@@ -11,6 +11,7 @@
 #include <limits>
 #include <string>
 
+#include "common/constants.h"
 #include "common/errors.h"
 #include "common/mapping.h"
 
@@ -18,11 +19,11 @@ namespace ipckit::posix {
 
 namespace {
 
-// Flags of openSharedMemory; lib/shared-memory.ts mirrors them.
-constexpr uint32_t kCreate = 1;     // create if missing
-constexpr uint32_t kExclusive = 2;  // with kCreate: fail with EEXIST if present
-constexpr uint32_t kReadOnly = 4;   // O_RDONLY, mapped private (copy-on-write)
-constexpr uint32_t kNoReserve = 8;  // size a new object with ftruncate instead of posix_fallocate
+// Flags of openSharedMemory (binding.constants.shmFlags).
+constexpr uint32_t kCreate = kShmCreate;
+constexpr uint32_t kExclusive = kShmExclusive;
+constexpr uint32_t kReadOnly = kShmReadOnly;
+constexpr uint32_t kNoReserve = kShmNoReserve;
 
 class PosixMapped final : public Mapped {
  public:

@@ -4,8 +4,8 @@
  * shared-memory object works on the same bytes as Node's Mutex, Condition, Barrier and
  * wait()/wake(). Linux only (futexes; glibc's process-shared robust mutexes).
  *
- * Layout version 1. Every object starts with a 4-byte magic and a 4-byte layout version, is
- * 8-byte aligned and has a fixed size:
+ * Layout version 1 (IPCKIT_SYNC_VERSION). Every object starts with a 4-byte magic and a 4-byte
+ * layout version, is 8-byte aligned (IPCKIT_SYNC_ALIGN) and has a fixed size:
  *
  *   ipckit_mutex_t    64 bytes  magic "IPKM" | version | 8 reserved bytes | pthread_mutex_t (48-byte
  *                               slot; glibc x86_64/aarch64 use 40), process-shared, robust, error-checking
@@ -13,6 +13,10 @@
  *                               waiters (count of sleepers, so notify skips the syscall when 0) | 16 reserved
  *   ipckit_barrier_t  32 bytes  magic "IPKB" | version | parties | state (futex word: generation << 16 |
  *                               arrived) | 16 reserved
+ *
+ * The addon exports these sizes and offsets as it compiled them (sizeof, offsetof), with the
+ * macros and result codes below, as `constants.sync` of its binding: the TypeScript side reads
+ * them from there and spells none of them itself.
  *
  * Trust: glibc links a held robust mutex into its thread's robust list through pointers stored in
  * the mutex itself, and pthread_mutex_unlock (so ipckit_mutex_unlock and ipckit_cond_wait) writes
@@ -49,7 +53,13 @@ extern "C" {
 #define IPCKIT_MUTEX_MAGIC 0x4d4b5049u   /* "IPKM" in little-endian memory */
 #define IPCKIT_COND_MAGIC 0x434b5049u    /* "IPKC" */
 #define IPCKIT_BARRIER_MAGIC 0x424b5049u /* "IPKB" */
+#define IPCKIT_SYNC_ALIGN 8u
 #define IPCKIT_BARRIER_MAX_PARTIES 0xffffu
+/* A barrier's state word: the generation in the high 16 bits (bumped by each completed round),
+ * the parties arrived in this generation in the low 16. */
+#define IPCKIT_BARRIER_GENERATION_MASK 0xffff0000u
+#define IPCKIT_BARRIER_ARRIVED_MASK 0x0000ffffu
+#define IPCKIT_BARRIER_GENERATION_ONE 0x00010000u
 
 typedef struct ipckit_mutex {
   uint32_t magic;
@@ -81,10 +91,12 @@ typedef struct ipckit_barrier {
 static_assert(sizeof(ipckit_mutex_t) == 64, "ipckit_mutex_t is 64 bytes");
 static_assert(sizeof(ipckit_cond_t) == 32, "ipckit_cond_t is 32 bytes");
 static_assert(sizeof(ipckit_barrier_t) == 32, "ipckit_barrier_t is 32 bytes");
+static_assert(alignof(ipckit_mutex_t) <= IPCKIT_SYNC_ALIGN, "IPCKIT_SYNC_ALIGN suffices for ipckit_mutex_t");
 #else
 _Static_assert(sizeof(ipckit_mutex_t) == 64, "ipckit_mutex_t is 64 bytes");
 _Static_assert(sizeof(ipckit_cond_t) == 32, "ipckit_cond_t is 32 bytes");
 _Static_assert(sizeof(ipckit_barrier_t) == 32, "ipckit_barrier_t is 32 bytes");
+_Static_assert(_Alignof(ipckit_mutex_t) <= IPCKIT_SYNC_ALIGN, "IPCKIT_SYNC_ALIGN suffices for ipckit_mutex_t");
 #endif
 
 /* Results of the waits below. */
@@ -238,8 +250,9 @@ static inline int ipckit_barrier_valid(const ipckit_barrier_t *b) {
 static inline int64_t ipckit__barrier_arrive(ipckit_barrier_t *b) {
   uint32_t state = __atomic_load_n(&b->state, __ATOMIC_ACQUIRE);
   for (;;) {
-    uint32_t arrived = (state & 0xffffu) + 1;
-    uint32_t next = arrived == b->parties ? ((state & 0xffff0000u) + 0x10000u) : (state & 0xffff0000u) | arrived;
+    uint32_t arrived = (state & IPCKIT_BARRIER_ARRIVED_MASK) + 1;
+    uint32_t next = arrived == b->parties ? ((state & IPCKIT_BARRIER_GENERATION_MASK) + IPCKIT_BARRIER_GENERATION_ONE)
+                                          : (state & IPCKIT_BARRIER_GENERATION_MASK) | arrived;
     if (__atomic_compare_exchange_n(&b->state, &state, next, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
       if (arrived == b->parties) {
         ipckit_wake(&b->state, INT_MAX);
@@ -255,7 +268,7 @@ static inline int64_t ipckit__barrier_arrive(ipckit_barrier_t *b) {
 static inline int ipckit__barrier_withdraw(ipckit_barrier_t *b, uint32_t generation) {
   uint32_t state = __atomic_load_n(&b->state, __ATOMIC_ACQUIRE);
   for (;;) {
-    if ((state & 0xffff0000u) != generation || (state & 0xffffu) == 0) return 0;
+    if ((state & IPCKIT_BARRIER_GENERATION_MASK) != generation || (state & IPCKIT_BARRIER_ARRIVED_MASK) == 0) return 0;
     if (__atomic_compare_exchange_n(&b->state, &state, state - 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return 1;
   }
 }
@@ -267,12 +280,12 @@ static inline int ipckit_barrier_wait(ipckit_barrier_t *b, long long timeout_ms)
   int64_t arrived = ipckit__barrier_arrive(b);
   if (arrived < 0) return IPCKIT_SERIAL;
   uint32_t observed = (uint32_t)arrived;
-  uint32_t generation = observed & 0xffff0000u;
+  uint32_t generation = observed & IPCKIT_BARRIER_GENERATION_MASK;
   struct timespec deadline;
   if (timeout_ms >= 0) ipckit__deadline(&deadline, timeout_ms);
   for (;;) {
     uint32_t state = __atomic_load_n(&b->state, __ATOMIC_ACQUIRE);
-    if ((state & 0xffff0000u) != generation) return IPCKIT_OK;
+    if ((state & IPCKIT_BARRIER_GENERATION_MASK) != generation) return IPCKIT_OK;
     if (ipckit_futex_wait_until(&b->state, state, timeout_ms >= 0 ? &deadline : NULL) != 0 && errno == ETIMEDOUT) {
       return ipckit__barrier_withdraw(b, generation) ? IPCKIT_TIMED_OUT : IPCKIT_OK;
     }
