@@ -15,7 +15,6 @@ export interface LockResult {
   ownerDied: boolean;
 }
 
-const OK = 0;
 const TIMED_OUT = 2;
 const OWNER_DIED = 3;
 const BUSY = -16;
