@@ -24,7 +24,7 @@ const cBinary = path.join(work, 'sync_c');
 execFileSync('cc', ['-O2', '-D_GNU_SOURCE', '-I', path.join(__dirname, '..', 'native', 'include'), '-o', cBinary, path.join(__dirname, 'sync_c.c'), '-lrt', '-pthread']);
 const worker = path.join(__dirname, 'sync-worker.js');
 
-async function trip(shm, placement, ping, pong, n) {
+async function trip(shm, placement, ping, pong) {
   shm.view(Int32Array).fill(0);
   const [result] = await Promise.all([runPinned(0, ping), runPinned(placement === '1 CPU' ? 0 : 1, pong)]);
   return result;

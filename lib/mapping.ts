@@ -167,6 +167,7 @@ export abstract class Mapping {
 
   /** The mapping's length in bytes (fixed when the handle opened). */
   get size(): number {
+    // eslint-disable-next-line @typescript-eslint/no-unused-expressions -- read for its check: throws once closed
     this.native;
     return this.#size;
   }

@@ -1,6 +1,7 @@
 // Waits and locks inside shared memory: futex wait/wake, Mutex, Condition, Barrier. Every
 // primitive is proved across processes and languages (Node, C through the public header
 // ipckit/sync.h, Python through ctypes).
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Barrier, Condition, ErrorCodes, Mutex, SharedMemory, wait, waitAsync, wake } from '../../lib';
@@ -218,7 +219,7 @@ describe('Mutex', () => {
     const mutex = Mutex.create(shm, MUTEX);
     await mutex.lock();
     shm.close();
-    const maps = () => require('node:fs').readFileSync('/proc/self/maps', 'utf8') as string;
+    const maps = () => fs.readFileSync('/proc/self/maps', 'utf8');
     expect(maps()).toContain(`/dev/shm${name}`);
     expect(thrown(() => mutex.tryLock()).code).toBe(ErrorCodes.CLOSED);
     await expect(mutex.lock()).rejects.toMatchObject({ code: ErrorCodes.CLOSED });

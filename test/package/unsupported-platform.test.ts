@@ -18,7 +18,7 @@ test('the stub platform links, loads and refuses every primitive with ERR_IPC_UN
   const stage = scratchDir();
   fs.mkdirSync(path.join(stage, 'build', 'Release'), { recursive: true });
   const native = path.join(repoRoot, 'native');
-  const sources = ['addon.cc', 'common/errors.cc', 'common/mapping.cc', 'common/waiter.cc', 'stub/platform.cc'].map((s) => path.join(native, s));
+  const sources = ['addon.cc', 'common/constants.cc', 'common/errors.cc', 'common/mapping.cc', 'common/waiter.cc', 'stub/platform.cc'].map((s) => path.join(native, s));
   const nodeHeaders = path.join(path.dirname(path.dirname(process.execPath)), 'include', 'node');
   const headers = fs.existsSync(path.join(nodeHeaders, 'node_api.h')) ? nodeHeaders : '/usr/include/node';
   execFileSync('g++', [

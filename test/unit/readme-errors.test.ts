@@ -65,7 +65,10 @@ const FORWARDED = /^(?:const\s+char\s*\*\s*)?(?:syscall|call)$/;
 
 /** Every syscall name native code can report, and the call sites it could not read one from. */
 function nativeSyscalls(): { names: Set<string>; unreadable: string[] } {
-  const files = sources('native', ['.cc', '.h']).map((s) => ({ ...s, text: withoutComments(s.text) }));
+  // native/stub/ is the build for other platforms (no primitives): its names never appear on Linux.
+  const files = sources('native', ['.cc', '.h'])
+    .filter((s) => !s.file.startsWith('native/stub/'))
+    .map((s) => ({ ...s, text: withoutComments(s.text) }));
   // Where each reporter takes the call's name: OsError{code, syscall, path}, plus every function
   // with a `const char* syscall` / `const char* call` parameter.
   const reporters = new Map<string, number>([['OsError', 1]]);
@@ -77,7 +80,8 @@ function nativeSyscalls(): { names: Set<string>; unreadable: string[] } {
   }
   const names = new Set<string>();
   const unreadable: string[] = [];
-  const use = new RegExp(`(?<!struct\\s)\\b(${[...reporters.keys()].join('|')})\\s*([({])`, 'g');
+  // `OsError{...}` and `OsError error{...}` alike.
+  const use = new RegExp(`(?<!struct\\s)\\b(${[...reporters.keys()].join('|')})(?:\\s+[A-Za-z_]\\w*)?\\s*([({])`, 'g');
   for (const { file, text } of files) {
     for (const m of text.matchAll(use)) {
       if (m[1] === 'OsError' && m[2] === '(') continue; // only its braced form builds one
