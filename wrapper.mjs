@@ -3,9 +3,22 @@
 import ipckit from './dist/index.js';
 
 export const {
-  SharedMemory, MappedFile, Mapping, ErrorCodes, IpcError,
-  SysVMessageQueue, ftok, PosixMessageQueue, posixQueueLimits,
-  SysVSemaphoreSet, Semaphore,
-  wait, waitAsync, wake, Mutex, Condition, Barrier,
+  SharedMemory,
+  MappedFile,
+  Mapping,
+  ErrorCodes,
+  IpcError,
+  SysVMessageQueue,
+  ftok,
+  PosixMessageQueue,
+  posixQueueLimits,
+  SysVSemaphoreSet,
+  Semaphore,
+  wait,
+  waitAsync,
+  wake,
+  Mutex,
+  Condition,
+  Barrier,
 } = ipckit;
 export default ipckit;

@@ -34,13 +34,27 @@ function makeQueues(kind) {
   if (kind === 'sysv') {
     const key = 0x1d000000 + (process.pid & 0xffff) * 16 + Math.floor(Math.random() * 16);
     const q = SysVMessageQueue.create(key);
-    return { target: String(key), drop: () => { q.remove(); q.close(); } };
+    return {
+      target: String(key),
+      drop: () => {
+        q.remove();
+        q.close();
+      },
+    };
   }
   const name = `/ipckit-bench-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const opts = { maxMessages: 10, messageSize: 8192 };
   const a = PosixMessageQueue.create(name, opts);
   const b = PosixMessageQueue.create(`${name}-r`, opts);
-  return { target: name, drop: () => { for (const q of [a, b]) { q.close(); q.unlink(); } } };
+  return {
+    target: name,
+    drop: () => {
+      for (const q of [a, b]) {
+        q.close();
+        q.unlink();
+      }
+    },
+  };
 }
 
 async function scenario(kind, size, impl) {
@@ -49,19 +63,34 @@ async function scenario(kind, size, impl) {
   try {
     const fill = await runPinned(0, cmd(impl, 'fill-drain', kind, t, size, N.fill));
     // C has one API; Node's Promise API does the same work as C's calls when nothing waits.
-    const promiseFill = await runPinned(0, cmd(impl === 'node' ? 'node' : 'c', impl === 'node' ? 'promise-fill-drain' : 'fill-drain', kind, t, size, N.fill));
+    const promiseFill = await runPinned(
+      0,
+      cmd(impl === 'node' ? 'node' : 'c', impl === 'node' ? 'promise-fill-drain' : 'fill-drain', kind, t, size, N.fill),
+    );
     const stream = {};
     const trip = {};
-    for (const [label, recvCpu] of [['1 CPU', 0], ['2 CPUs', 1]]) {
-      const [, received] = await Promise.all([runPinned(0, cmd(impl, 'send', kind, t, size, N.stream)), runPinned(recvCpu, cmd(impl, 'recv', kind, t, size, N.stream))]);
+    for (const [label, recvCpu] of [
+      ['1 CPU', 0],
+      ['2 CPUs', 1],
+    ]) {
+      const [, received] = await Promise.all([
+        runPinned(0, cmd(impl, 'send', kind, t, size, N.stream)),
+        runPinned(recvCpu, cmd(impl, 'recv', kind, t, size, N.stream)),
+      ]);
       stream[label] = received.count / received.seconds;
       const count = recvCpu === 0 ? N.ping1 : N.ping2;
-      const [ping] = await Promise.all([runPinned(0, cmd(impl, 'ping', kind, t, size, count)), runPinned(recvCpu, cmd(impl, 'pong', kind, t, size, count))]);
+      const [ping] = await Promise.all([
+        runPinned(0, cmd(impl, 'ping', kind, t, size, count)),
+        runPinned(recvCpu, cmd(impl, 'pong', kind, t, size, count)),
+      ]);
       trip[label] = ping;
       if (kind === 'sysv' && impl === 'node') {
         // The same round trip with receives spinning 50 us (System V's default is 0).
         const env = { ...process.env, SPIN: '50' };
-        const [spun] = await Promise.all([runPinned(0, cmd(impl, 'ping', kind, t, size, count), env), runPinned(recvCpu, cmd(impl, 'pong', kind, t, size, count), env)]);
+        const [spun] = await Promise.all([
+          runPinned(0, cmd(impl, 'ping', kind, t, size, count), env),
+          runPinned(recvCpu, cmd(impl, 'pong', kind, t, size, count), env),
+        ]);
         trip[`${label}, spin 50`] = spun;
       }
     }
@@ -84,15 +113,33 @@ async function main() {
       const c = await scenario(kind, size, 'c');
       const label = `${kind === 'sysv' ? 'System V' : 'POSIX'} ${size === 64 ? '64 B' : '4 KiB'}`;
       rows.push([label, 'non-waiting msgs/s (trySend/tryReceive)', fmtRate(node.fill), fmtRate(c.fill), (node.fill / c.fill).toFixed(2)]);
-      rows.push([label, 'same, through send()/receive() Promises', fmtRate(node.promiseFill), fmtRate(c.promiseFill), (node.promiseFill / c.promiseFill).toFixed(2)]);
+      rows.push([
+        label,
+        'same, through send()/receive() Promises',
+        fmtRate(node.promiseFill),
+        fmtRate(c.promiseFill),
+        (node.promiseFill / c.promiseFill).toFixed(2),
+      ]);
       for (const placement of ['1 CPU', '2 CPUs']) {
-        rows.push([label, `stream msgs/s, ${placement}`, fmtRate(node.stream[placement]), fmtRate(c.stream[placement]), (node.stream[placement] / c.stream[placement]).toFixed(2)]);
+        rows.push([
+          label,
+          `stream msgs/s, ${placement}`,
+          fmtRate(node.stream[placement]),
+          fmtRate(c.stream[placement]),
+          (node.stream[placement] / c.stream[placement]).toFixed(2),
+        ]);
       }
       for (const placement of ['1 CPU', '2 CPUs', '1 CPU, spin 50', '2 CPUs, spin 50']) {
         const n = node.trip[placement];
         const k = c.trip[placement.replace(', spin 50', '')];
         if (n === undefined) continue;
-        rows.push([label, `round trip us, ${placement}`, `${n.median.toFixed(1)} / ${n.p99.toFixed(1)}`, `${k.median.toFixed(1)} / ${k.p99.toFixed(1)}`, (n.median / k.median).toFixed(2)]);
+        rows.push([
+          label,
+          `round trip us, ${placement}`,
+          `${n.median.toFixed(1)} / ${n.p99.toFixed(1)}`,
+          `${k.median.toFixed(1)} / ${k.p99.toFixed(1)}`,
+          (n.median / k.median).toFixed(2),
+        ]);
       }
     }
   }

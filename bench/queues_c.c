@@ -26,7 +26,10 @@ static int cmp(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-struct msg { long type; char text[65536]; };
+struct msg {
+  long type;
+  char text[65536];
+};
 
 static int sysv_id;
 static mqd_t out_q, in_q;
@@ -65,7 +68,10 @@ static int recv_one(struct msg *m, long type, int nowait) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 6) { fprintf(stderr, "usage: %s MODE KIND TARGET SIZE COUNT\n", argv[0]); return 2; }
+  if (argc != 6) {
+    fprintf(stderr, "usage: %s MODE KIND TARGET SIZE COUNT\n", argv[0]);
+    return 2;
+  }
   const char *mode = argv[1];
   is_sysv = strcmp(argv[2], "sysv") == 0;
   size = strtoul(argv[4], NULL, 10);
@@ -73,15 +79,24 @@ int main(int argc, char **argv) {
   int nonblocking = strcmp(mode, "fill-drain") == 0;
   if (is_sysv) {
     sysv_id = msgget((key_t)strtol(argv[3], NULL, 10), 0600);
-    if (sysv_id < 0) { perror("msgget"); return 1; }
+    if (sysv_id < 0) {
+      perror("msgget");
+      return 1;
+    }
   } else {
     out_q = mq_open(argv[3], O_RDWR | (nonblocking ? O_NONBLOCK : 0));
-    if (out_q == (mqd_t)-1) { perror("mq_open"); return 1; }
+    if (out_q == (mqd_t)-1) {
+      perror("mq_open");
+      return 1;
+    }
     if (strcmp(mode, "ping") == 0 || strcmp(mode, "pong") == 0) {
       char back[300];
       snprintf(back, sizeof back, "%s-r", argv[3]);
       in_q = mq_open(back, O_RDWR);
-      if (in_q == (mqd_t)-1) { perror("mq_open"); return 1; }
+      if (in_q == (mqd_t)-1) {
+        perror("mq_open");
+        return 1;
+      }
     }
   }
   static struct msg m;
@@ -92,7 +107,11 @@ int main(int argc, char **argv) {
     while (moved < count) {
       long batch = 0;
       while (moved + batch < count && send_one(&m, 1, 1)) batch++;
-      for (long i = 0; i < batch; i++) if (!recv_one(&m, 0, 1)) { fprintf(stderr, "lost\n"); return 1; }
+      for (long i = 0; i < batch; i++)
+        if (!recv_one(&m, 0, 1)) {
+          fprintf(stderr, "lost\n");
+          return 1;
+        }
       moved += batch;
     }
     printf("{\"seconds\":%.6f,\"count\":%ld}\n", now() - t0, count);
@@ -101,7 +120,7 @@ int main(int argc, char **argv) {
     for (long i = 0; i < count; i++) send_one(&m, 1, 0);
     printf("{\"seconds\":%.6f,\"count\":%ld}\n", now() - t0, count);
   } else if (strcmp(mode, "recv") == 0) {
-    recv_one(&m, 1, 0);  /* the clock starts at the first message */
+    recv_one(&m, 1, 0); /* the clock starts at the first message */
     double t0 = now();
     for (long i = 1; i < count; i++) recv_one(&m, 1, 0);
     printf("{\"seconds\":%.6f,\"count\":%ld}\n", now() - t0, count - 1);

@@ -15,9 +15,21 @@ async function main() {
   if (mode.startsWith('lock') || mode === 'try-lock') {
     const mutex = Mutex.open(shm, 0);
     const t0 = process.hrtime.bigint();
-    if (mode === 'lock-sync') for (let i = 0; i < n; i++) { mutex.lockSync(); mutex.unlock(); }
-    else if (mode === 'try-lock') for (let i = 0; i < n; i++) { mutex.tryLock(); mutex.unlock(); }
-    else for (let i = 0; i < n; i++) { await mutex.lock(); mutex.unlock(); }
+    if (mode === 'lock-sync')
+      for (let i = 0; i < n; i++) {
+        mutex.lockSync();
+        mutex.unlock();
+      }
+    else if (mode === 'try-lock')
+      for (let i = 0; i < n; i++) {
+        mutex.tryLock();
+        mutex.unlock();
+      }
+    else
+      for (let i = 0; i < n; i++) {
+        await mutex.lock();
+        mutex.unlock();
+      }
     return { ns: Number(process.hrtime.bigint() - t0) / n };
   }
   const useAsync = how === 'async';

@@ -27,7 +27,10 @@ static int cmp(const void *a, const void *b) {
 int main(int argc, char **argv) {
   if (argc != 4) return 2;
   int fd = shm_open(argv[2], O_RDWR, 0);
-  if (fd < 0) { perror("shm_open"); return 1; }
+  if (fd < 0) {
+    perror("shm_open");
+    return 1;
+  }
   unsigned char *base = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   long n = strtol(argv[3], NULL, 10);
   volatile uint32_t *ping = (volatile uint32_t *)(base + 64), *pong = (volatile uint32_t *)(base + 128);

@@ -27,7 +27,9 @@ async function main() {
 async function run(shm) {
   const control = shm.view(Int32Array, 0, 4); // seq, ack, length, crc
   const payload = shm.buffer.subarray(HEADER);
-  console.log(`ipckit demo: Node ${process.version} <-> Python through POSIX shared memory '${shm.name}' (${shm.size} bytes, mode ${(shm.stat().mode & 0o777).toString(8)})`);
+  console.log(
+    `ipckit demo: Node ${process.version} <-> Python through POSIX shared memory '${shm.name}' (${shm.size} bytes, mode ${(shm.stat().mode & 0o777).toString(8)})`,
+  );
 
   control[1] = -1; // no ack yet
   const greeting = Buffer.from(`hello from Node ${process.version}, pid ${process.pid}`);
@@ -80,7 +82,9 @@ async function run(shm) {
 
   const mib = (CHUNKS * CHUNK) / 2 ** 20;
   console.log(`[node]   sent ${CHUNKS} chunks of ${CHUNK >> 20} MiB; Python's CRC-32 matched Node's for ${matched} of ${CHUNKS}`);
-  console.log(`throughput: ${mib} MiB in ${seconds.toFixed(2)} s = ${(mib / seconds).toFixed(0)} MiB/s, Node writing and Python reading the same pages (no copy between processes)`);
+  console.log(
+    `throughput: ${mib} MiB in ${seconds.toFixed(2)} s = ${(mib / seconds).toFixed(0)} MiB/s, Node writing and Python reading the same pages (no copy between processes)`,
+  );
   if (matched !== CHUNKS) throw new Error('checksum mismatch');
 }
 

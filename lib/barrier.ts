@@ -91,12 +91,14 @@ export class Barrier extends SharedObject {
     const deadline = timeout === undefined ? undefined : performance.now() + timeout;
     for (;;) {
       const state = sync.barrierState(this.native, this.byteOffset);
-      if (((state & generationMask) >>> 0) !== generation) return false;
+      if ((state & generationMask) >>> 0 !== generation) return false;
       const left = deadline === undefined ? undefined : Math.max(0, deadline - performance.now());
       try {
         if (left === 0) throw timeoutError('barrier wait');
         // The futex keeps the deadline; running out of it resolves 2 (as Atomics.waitAsync would).
-        const woke = await this.sleep(left, signal, (native, id, ms, referenced) => sync.futexWaitAsync(native, id, ms, this.byteOffset + stateOffset, state | 0, referenced));
+        const woke = await this.sleep(left, signal, (native, id, ms, referenced) =>
+          sync.futexWaitAsync(native, id, ms, this.byteOffset + stateOffset, state | 0, referenced),
+        );
         if (woke === FUTEX_TIMED_OUT) throw timeoutError('barrier wait');
       } catch (error) {
         const code = (error as { code?: string }).code;

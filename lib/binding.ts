@@ -41,8 +41,19 @@ export interface NativeSysVQueue {
   ref(): void;
   unref(): void;
   stat(): {
-    messages: number; bytes: number; maxBytes: number; lastSendPid: number; lastReceivePid: number;
-    lastSendTime: number; lastReceiveTime: number; changeTime: number; mode: number; uid: number; gid: number; cuid: number; cgid: number;
+    messages: number;
+    bytes: number;
+    maxBytes: number;
+    lastSendPid: number;
+    lastReceivePid: number;
+    lastSendTime: number;
+    lastReceiveTime: number;
+    changeTime: number;
+    mode: number;
+    uid: number;
+    gid: number;
+    cuid: number;
+    cgid: number;
   };
   set(mode: number, maxBytes: number): void;
   remove(): void;
@@ -75,7 +86,14 @@ export interface NativeSysVSemaphoreSet {
   getAll(): number[];
   setAll(values: Uint16Array): void;
   stat(): {
-    count: number; mode: number; uid: number; gid: number; cuid: number; cgid: number; lastOpTime: number; changeTime: number;
+    count: number;
+    mode: number;
+    uid: number;
+    gid: number;
+    cuid: number;
+    cgid: number;
+    lastOpTime: number;
+    changeTime: number;
     waiters: { index: number; forIncrease: number; forZero: number; lastPid: number }[];
   };
   remove(): void;
@@ -235,7 +253,15 @@ interface NativeBinding {
   readonly stopReasons: { readonly timeout: number; readonly aborted: number; readonly closed: number };
   readonly constants: NativeConstants;
   init(
-    systemError: (uvErrno: number, syscall: string, path?: string, osName?: string, osDescription?: string, hint?: string, limit?: ErrorLimit) => Error,
+    systemError: (
+      uvErrno: number,
+      syscall: string,
+      path?: string,
+      osName?: string,
+      osDescription?: string,
+      hint?: string,
+      limit?: ErrorLimit,
+    ) => Error,
     libraryError: (kind: number, code: string, message: string, limit?: ErrorLimit) => Error,
   ): void;
   // Present only where binding.features lists them (see requireFeature).

@@ -76,9 +76,21 @@ export interface SystemError extends Error {
  * no name for (System V's EIDRM and ENOMSG, say), the OS's own name and description are used.
  * When a limit refused the call, the native layer passes it with a hint that ends the message.
  */
-export function systemError(uvErrno: number, syscall: string, path?: string, osName?: string, osDescription?: string, hint?: string, limit?: ErrorLimit): SystemError {
+export function systemError(
+  uvErrno: number,
+  syscall: string,
+  path?: string,
+  osName?: string,
+  osDescription?: string,
+  hint?: string,
+  limit?: ErrorLimit,
+): SystemError {
   const known = getSystemErrorMap().get(uvErrno);
-  const [code, description] = known ?? (osName ? [osName, osDescription ? osDescription.charAt(0).toLowerCase() + osDescription.slice(1) : 'unknown error'] : ['UNKNOWN', 'unknown error']);
+  const [code, description] =
+    known ??
+    (osName
+      ? [osName, osDescription ? osDescription.charAt(0).toLowerCase() + osDescription.slice(1) : 'unknown error']
+      : ['UNKNOWN', 'unknown error']);
   const where = path === undefined ? syscall : `${syscall} '${path}'`;
   const error = new Error(`${code}: ${description}, ${where}${hint === undefined ? '' : ` (${hint})`}`) as SystemError;
   error.code = code;

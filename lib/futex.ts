@@ -1,7 +1,7 @@
 // wait / waitAsync / wake on a 32-bit word of shared memory: futexes without the private flag, so
 // C programs and other processes wait and wake on the very same words.
 import { binding, requireFeature, type NativeSync } from './binding';
-import { ErrorCodes, invalidArgType, invalidArgValue } from './errors';
+import { invalidArgType, invalidArgValue } from './errors';
 import { mappingOf, slotOf } from './mapping';
 import { validateInteger, validateObject } from './validate';
 import { abortedError, timeoutMs, validateWaitOptions, Waits, type WaitOptions } from './waiting';
@@ -42,7 +42,8 @@ function locate(array: unknown, index: unknown): Located {
   }
   const slot = slotOf(place.mapping);
   const length = (array as Int32Array).length;
-  const i = typeof index === 'number' && index >= 0 && index < length && Number.isInteger(index) ? index : validateInteger(index, 'index', 0, length - 1);
+  const i =
+    typeof index === 'number' && index >= 0 && index < length && Number.isInteger(index) ? index : validateInteger(index, 'index', 0, length - 1);
   return { slot, offset: place.base + i * 4, index: i };
 }
 

@@ -98,7 +98,11 @@ function isDetached(buffer: ArrayBufferLike): boolean {
 }
 
 function detachedData(): TypeError {
-  return invalidArgValue('data', 'detached', 'is detached: its memory was closed (SharedMemory, MappedFile) or transferred, so there are no bytes to send');
+  return invalidArgValue(
+    'data',
+    'detached',
+    'is detached: its memory was closed (SharedMemory, MappedFile) or transferred, so there are no bytes to send',
+  );
 }
 
 /**
@@ -225,13 +229,15 @@ export abstract class MessageQueueBase<M> extends WaitingHandle implements Async
       this.#pump();
       return;
     }
-    promise.then(
-      () => this.#settle(entry),
-      (error) => this.#settle(entry, error),
-    ).finally(() => {
-      this.#sends.shift();
-      this.#pump();
-    });
+    promise
+      .then(
+        () => this.#settle(entry),
+        (error) => this.#settle(entry, error),
+      )
+      .finally(() => {
+        this.#sends.shift();
+        this.#pump();
+      });
   }
 
   // Starts the next queued send: now if the queue has room, else as a native wait.

@@ -139,9 +139,16 @@ export class Semaphore extends WaitingHandle {
       if (timeout === 0) return Promise.reject(timeoutError('wait'));
       const handle = this.#native;
       this.#waiting++;
-      return this.waits.run(timeout, signal, (id, ms) => handle.wait(id, ms), (id, reason) => handle.stop(id, reason)).finally(() => {
-        this.#waiting--;
-      });
+      return this.waits
+        .run(
+          timeout,
+          signal,
+          (id, ms) => handle.wait(id, ms),
+          (id, reason) => handle.stop(id, reason),
+        )
+        .finally(() => {
+          this.#waiting--;
+        });
     } catch (error) {
       return Promise.reject(error);
     }
@@ -155,7 +162,8 @@ export class Semaphore extends WaitingHandle {
    */
   waitSync(options: { timeout?: number } = {}): void {
     const opts = validateObject<WaitOptions>(options, 'options');
-    if (opts.signal !== undefined) throw invalidArgValue('options.signal', opts.signal, 'is not supported by waitSync(), which blocks the thread that would abort it; use wait()');
+    if (opts.signal !== undefined)
+      throw invalidArgValue('options.signal', opts.signal, 'is not supported by waitSync(), which blocks the thread that would abort it; use wait()');
     const { timeout } = validateWaitOptions(opts);
     this.checkOpen();
     if (!this.#native.waitSync(timeout ?? -1)) throw timeoutError('wait');

@@ -72,7 +72,11 @@ export abstract class SharedObject {
         if (valid()) return false;
         // Bytes that are neither zero nor this kind of object may be another object or someone's
         // data: only create() overwrites on purpose.
-        throw invalidArgValue('byteOffset', offset, `holds neither an ipckit ${kind} (layout version 1) nor zeroed memory, so openOrCreate() leaves it alone (create() overwrites)`);
+        throw invalidArgValue(
+          'byteOffset',
+          offset,
+          `holds neither an ipckit ${kind} (layout version 1) nor zeroed memory, so openOrCreate() leaves it alone (create() overwrites)`,
+        );
       }
       const left = deadline - performance.now();
       if (left <= 0) {
@@ -132,7 +136,11 @@ export abstract class SharedObject {
   }
 
   /** @internal Runs one native wait under the object's ref state, timeout and signal. */
-  protected sleep(timeout: number | undefined, signal: AbortSignal | undefined, start: (native: number, id: number, timeoutMs: number, referenced: boolean) => Promise<number>): Promise<number> {
+  protected sleep(
+    timeout: number | undefined,
+    signal: AbortSignal | undefined,
+    start: (native: number, id: number, timeoutMs: number, referenced: boolean) => Promise<number>,
+  ): Promise<number> {
     const native = this.native;
     const sync = nativeSync();
     let opId = 0;

@@ -150,7 +150,12 @@ export class SysVMessageQueue extends MessageQueueBase<SysVMessage> {
 
   /** Sends if the queue has room now (IPC_NOWAIT); returns whether it did. Never waits. */
   trySend(data: MessageData, options?: { type?: number }): boolean {
-    const type = options === undefined ? 1 : validateObject<{ type?: number }>(options, 'options').type === undefined ? 1 : validateInteger(options.type, 'options.type', 1);
+    const type =
+      options === undefined
+        ? 1
+        : validateObject<{ type?: number }>(options, 'options').type === undefined
+          ? 1
+          : validateInteger(options.type, 'options.type', 1);
     const bytes = toBytes(data);
     this.checkOpen();
     if (this.sending) return false; // earlier sends on this handle go first

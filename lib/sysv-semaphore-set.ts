@@ -77,7 +77,11 @@ function createArgs(options: unknown): [count: number, mode: number] {
   const opts = validateObject<SysVSemaphoreSetOptions>(options, 'options');
   const count = validateInteger(opts.count, 'options.count', 1);
   const semmsl = { name: LimitNames.semmsl, value: limits().semmsl };
-  if (count > semmsl.value) throw withLimit(outOfRange('options.count', `>= 1 and <= ${semmsl.value} (${semmsl.name}, the first field of /proc/sys/kernel/sem)`, count), semmsl);
+  if (count > semmsl.value)
+    throw withLimit(
+      outOfRange('options.count', `>= 1 and <= ${semmsl.value} (${semmsl.name}, the first field of /proc/sys/kernel/sem)`, count),
+      semmsl,
+    );
   return [count, validateMode(opts.mode, 'options.mode', 0o600)];
 }
 
@@ -170,7 +174,14 @@ export class SysVSemaphoreSet extends WaitingHandle {
     if (ops.length === 0) throw invalidArgValue('ops', '0 operations', 'must hold at least one operation');
     const semopm = { name: LimitNames.semopm, value: this.#native.semopm };
     if (ops.length > semopm.value) {
-      throw withLimit(invalidArgValue('ops', `${ops.length} operations`, `must hold at most ${semopm.value} operations (${semopm.name}, the third field of /proc/sys/kernel/sem)`), semopm);
+      throw withLimit(
+        invalidArgValue(
+          'ops',
+          `${ops.length} operations`,
+          `must hold at most ${semopm.value} operations (${semopm.name}, the third field of /proc/sys/kernel/sem)`,
+        ),
+        semopm,
+      );
     }
     const triples = new Int32Array(ops.length * 3);
     let anyNoWait = false;
@@ -203,7 +214,12 @@ export class SysVSemaphoreSet extends WaitingHandle {
       const handle = this.#native;
       if (handle.tryOp(triples, anyNoWait)) return Promise.resolve();
       if (timeout === 0) return Promise.reject(timeoutError('operation'));
-      return this.waits.run(timeout, signal, (id, ms) => handle.op(id, ms, triples), (id, reason) => handle.stop(id, reason));
+      return this.waits.run(
+        timeout,
+        signal,
+        (id, ms) => handle.op(id, ms, triples),
+        (id, reason) => handle.stop(id, reason),
+      );
     } catch (error) {
       return Promise.reject(error);
     }
@@ -224,7 +240,8 @@ export class SysVSemaphoreSet extends WaitingHandle {
   opSync(ops: SemaphoreOp[], options: { timeout?: number } = {}): void {
     const { triples } = this.#encode(ops);
     const opts = validateObject<WaitOptions>(options, 'options');
-    if (opts.signal !== undefined) throw invalidArgValue('options.signal', 'an AbortSignal', 'is not supported by opSync(), which blocks its thread; use op()');
+    if (opts.signal !== undefined)
+      throw invalidArgValue('options.signal', 'an AbortSignal', 'is not supported by opSync(), which blocks its thread; use op()');
     const { timeout } = validateWaitOptions({ timeout: opts.timeout });
     this.checkOpen();
     this.#native.opSync(triples, timeout === undefined ? -1 : timeout);

@@ -139,7 +139,12 @@ export class Waits {
    * Runs a native wait: `start(id, timeoutMs)` hands the timeout to the addon (-1: none), and an
    * abort of `signal` becomes `stop(id, StopReasons.aborted)`.
    */
-  run<T>(timeout: number | undefined, signal: AbortSignal | undefined, start: (id: number, timeoutMs: number) => Promise<T>, stop: (id: number, reason: number) => void): Promise<T> {
+  run<T>(
+    timeout: number | undefined,
+    signal: AbortSignal | undefined,
+    start: (id: number, timeoutMs: number) => Promise<T>,
+    stop: (id: number, reason: number) => void,
+  ): Promise<T> {
     const id = this.nextId();
     const promise = start(id, timeoutMs(timeout));
     if (signal === undefined) return promise;

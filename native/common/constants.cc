@@ -29,24 +29,17 @@ Napi::Object Names(Napi::Env env, std::initializer_list<std::pair<const char*, c
 Napi::Object ExportConstants(Napi::Env env, Napi::Object exports) {
   Napi::Object constants = Napi::Object::New(env);
   exports.Set("constants", constants);
-  SetConstantGroup(exports, "queueFlags", Group(env, {{"CREATE", kQueueCreate}, {"EXCLUSIVE", kQueueExclusive}, {"PRIVATE", kQueuePrivate}}));
+  SetConstantGroup(
+      exports, "queueFlags", Group(env, {{"CREATE", kQueueCreate}, {"EXCLUSIVE", kQueueExclusive}, {"PRIVATE", kQueuePrivate}}));
   SetConstantGroup(exports, "shmFlags",
-                   Group(env, {{"CREATE", kShmCreate}, {"EXCLUSIVE", kShmExclusive}, {"READ_ONLY", kShmReadOnly}, {"NO_RESERVE", kShmNoReserve}}));
+      Group(env, {{"CREATE", kShmCreate}, {"EXCLUSIVE", kShmExclusive}, {"READ_ONLY", kShmReadOnly}, {"NO_RESERVE", kShmNoReserve}}));
   SetConstantGroup(exports, "semaphoreFlags", Group(env, {{"CREATE", kSemaphoreCreate}, {"EXCLUSIVE", kSemaphoreExclusive}}));
   SetConstantGroup(exports, "semOpFlags", Group(env, {{"UNDO", kSemOpUndo}, {"NO_WAIT", kSemOpNoWait}}));
-  SetConstantGroup(exports, "limits", Names(env, {{"msgmni", limit::kMsgmni},
-                                                  {"msgmax", limit::kMsgmax},
-                                                  {"msgQbytes", limit::kMsgQbytes},
-                                                  {"semmsl", limit::kSemmsl},
-                                                  {"semmns", limit::kSemmns},
-                                                  {"semopm", limit::kSemopm},
-                                                  {"semmni", limit::kSemmni},
-                                                  {"mqMsgMax", limit::kMqMsgMax},
-                                                  {"mqMsgsizeMax", limit::kMqMsgsizeMax},
-                                                  {"mqQueuesMax", limit::kMqQueuesMax},
-                                                  {"mqMsgsize", limit::kMqMsgsize},
-                                                  {"rlimitMsgqueue", limit::kRlimitMsgqueue},
-                                                  {"waiterThreads", limit::kWaiterThreads}}));
+  SetConstantGroup(exports, "limits",
+      Names(env, {{"msgmni", limit::kMsgmni}, {"msgmax", limit::kMsgmax}, {"msgQbytes", limit::kMsgQbytes}, {"semmsl", limit::kSemmsl},
+                     {"semmns", limit::kSemmns}, {"semopm", limit::kSemopm}, {"semmni", limit::kSemmni}, {"mqMsgMax", limit::kMqMsgMax},
+                     {"mqMsgsizeMax", limit::kMqMsgsizeMax}, {"mqQueuesMax", limit::kMqQueuesMax}, {"mqMsgsize", limit::kMqMsgsize},
+                     {"rlimitMsgqueue", limit::kRlimitMsgqueue}, {"waiterThreads", limit::kWaiterThreads}}));
   return constants;
 }
 

@@ -30,7 +30,9 @@ class Deadline {
   bool Passed() const { return !never_ && Clock::now() >= at_; }
 
   // The absolute deadline as a timespec of the monotonic clock.
-  struct timespec MonotonicTimespec() const { return ToTimespec(at_.time_since_epoch()); }
+  struct timespec MonotonicTimespec() const {
+    return ToTimespec(at_.time_since_epoch());
+  }
   // What is left of it (zero once passed), for calls that take a relative timeout.
   struct timespec RemainingTimespec() const {
     Clock::duration left = at_ - Clock::now();

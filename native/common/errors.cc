@@ -26,11 +26,9 @@ Napi::Error SystemError(Napi::Env env, const OsError& error) {
   }
   Napi::Value path = error.path.empty() ? env.Undefined() : Napi::String::New(env, error.path);
   Napi::Value hint = error.limit.hint.empty() ? env.Undefined() : Napi::String::New(env, error.limit.hint);
-  Napi::Value made = addon.systemError.Call({Napi::Number::New(env, ToUvErrno(error.code)),
-                                             Napi::String::New(env, error.syscall), path,
-                                             Napi::String::New(env, OsErrorName(error.code)),
-                                             Napi::String::New(env, OsErrorDescription(error.code)), hint,
-                                             LimitValue(env, error.limit)});
+  Napi::Value made = addon.systemError.Call({Napi::Number::New(env, ToUvErrno(error.code)), Napi::String::New(env, error.syscall), path,
+      Napi::String::New(env, OsErrorName(error.code)), Napi::String::New(env, OsErrorDescription(error.code)), hint,
+      LimitValue(env, error.limit)});
   return Napi::Error(env, made);
 }
 
@@ -42,9 +40,8 @@ Napi::Error LibraryError(Napi::Env env, ErrorKind kind, const char* code, const 
   Addon& addon = Addon::Of(env);
   std::string full = limit.hint.empty() ? message : message + " (" + limit.hint + ")";
   if (addon.libraryError.IsEmpty()) return Napi::Error::New(env, std::string(code) + ": " + full);
-  Napi::Value made = addon.libraryError.Call({Napi::Number::New(env, static_cast<int>(kind)),
-                                              Napi::String::New(env, code),
-                                              Napi::String::New(env, full), LimitValue(env, limit)});
+  Napi::Value made = addon.libraryError.Call(
+      {Napi::Number::New(env, static_cast<int>(kind)), Napi::String::New(env, code), Napi::String::New(env, full), LimitValue(env, limit)});
   return Napi::Error(env, made);
 }
 
@@ -54,8 +51,7 @@ Napi::Error StopError(Napi::Env env, StopReason reason, const char* operation, c
       return LibraryError(env, ErrorKind::kError, "ERR_IPC_TIMEOUT", std::string("The ") + operation + " timed out");
     case StopReason::kAborted:
       return LibraryError(env, ErrorKind::kError, "ERR_IPC_ABORTED", std::string("The ") + operation + " was aborted");
-    default:
-      return LibraryError(env, ErrorKind::kError, "ERR_IPC_CLOSED", std::string("The ") + object + " was closed");
+    default: return LibraryError(env, ErrorKind::kError, "ERR_IPC_CLOSED", std::string("The ") + object + " was closed");
   }
 }
 

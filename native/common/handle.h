@@ -28,7 +28,7 @@ T* UnwrapHandle(const Napi::Value& value, const char* argName) {
     if (object.CheckTypeTag(&T::kTypeTag)) return Napi::ObjectWrap<T>::Unwrap(object);
   }
   Throw(LibraryError(value.Env(), ErrorKind::kTypeError, "ERR_INVALID_ARG_TYPE",
-                     std::string("The \"") + argName + "\" argument must be a native " + T::kKindName + " handle"));
+      std::string("The \"") + argName + "\" argument must be a native " + T::kKindName + " handle"));
 }
 
 template <typename T>
@@ -53,7 +53,7 @@ class Handle : public Napi::ObjectWrap<T>, public Closeable {
   static Pending* PendingArg(const Napi::CallbackInfo& info) {
     if (info.Length() != 1 || !info[0].IsExternal()) {
       Throw(LibraryError(info.Env(), ErrorKind::kTypeError, "ERR_ILLEGAL_CONSTRUCTOR",
-                         std::string("a ") + T::kKindName + " handle is made by its open function"));
+          std::string("a ") + T::kKindName + " handle is made by its open function"));
     }
     return info[0].As<Napi::External<Pending>>().Data();
   }
@@ -119,7 +119,8 @@ class WaitingHandle : public Handle<T> {
   Napi::Value StopWait(const Napi::CallbackInfo& info) {
     int reason = info[1].As<Napi::Number>().Int32Value();
     // Only JavaScript's reasons: an unknown number is a closing, never a silent no-op.
-    waits().Stop(info[0].As<Napi::Number>().DoubleValue(), reason == static_cast<int>(StopReason::kAborted) ? StopReason::kAborted : StopReason::kClosed);
+    waits().Stop(info[0].As<Napi::Number>().DoubleValue(),
+        reason == static_cast<int>(StopReason::kAborted) ? StopReason::kAborted : StopReason::kClosed);
     return info.Env().Undefined();
   }
   Napi::Value RefWaits(const Napi::CallbackInfo& info) {

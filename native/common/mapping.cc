@@ -19,8 +19,7 @@ void ReleaseMappedReference(Napi::Env, void*, std::shared_ptr<Mapped>* hint) { d
 }  // namespace
 
 Napi::Function MappingHandle::DefineClass(Napi::Env env) {
-  return ObjectWrap<MappingHandle>::DefineClass(
-      env, "Mapping",
+  return ObjectWrap<MappingHandle>::DefineClass(env, "Mapping",
       {
           InstanceMethod<&MappingHandle::ArrayBuffer>("arrayBuffer"),
           InstanceAccessor<&MappingHandle::Size>("size"),
@@ -34,8 +33,7 @@ Napi::Function MappingHandle::DefineClass(Napi::Env env) {
       });
 }
 
-Napi::Object MappingHandle::Wrap(Napi::Env env, std::shared_ptr<Mapped> mapped, bool created,
-                                 bool readOnly) {
+Napi::Object MappingHandle::Wrap(Napi::Env env, std::shared_ptr<Mapped> mapped, bool created, bool readOnly) {
   PendingMapping pending{std::move(mapped), created, readOnly};
   // If New() throws, `pending` still owns the mapping and releases it on unwind.
   return Addon::Of(env).NewInstance<MappingHandle>({Napi::External<PendingMapping>::New(env, &pending)});
@@ -44,8 +42,7 @@ Napi::Object MappingHandle::Wrap(Napi::Env env, std::shared_ptr<Mapped> mapped, 
 MappingHandle::MappingHandle(const Napi::CallbackInfo& info) : ObjectWrap<MappingHandle>(info) {
   Napi::Env env = info.Env();
   if (info.Length() != 1 || !info[0].IsExternal()) {
-    Throw(LibraryError(env, ErrorKind::kTypeError, "ERR_ILLEGAL_CONSTRUCTOR",
-                       "Mapping handles are created by the open functions"));
+    Throw(LibraryError(env, ErrorKind::kTypeError, "ERR_ILLEGAL_CONSTRUCTOR", "Mapping handles are created by the open functions"));
   }
   PendingMapping* pending = info[0].As<Napi::External<PendingMapping>>().Data();
   mapped_ = std::move(pending->mapped);
@@ -117,19 +114,13 @@ Napi::Value MappingHandle::Size(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(OpenOrThrow(info.Env()).size()));
 }
 
-Napi::Value MappingHandle::Created(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), created_);
-}
+Napi::Value MappingHandle::Created(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), created_); }
 
-Napi::Value MappingHandle::ReadOnly(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), readOnly_);
-}
+Napi::Value MappingHandle::ReadOnly(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), readOnly_); }
 
 Napi::Value MappingHandle::Slot(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), slot_); }
 
-Napi::Value MappingHandle::Closed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), !mapped_);
-}
+Napi::Value MappingHandle::Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !mapped_); }
 
 Napi::Value MappingHandle::Flush(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -203,7 +194,8 @@ void MappingHandle::StartWait(double opId, std::unique_ptr<BlockingOp> op, bool 
   // Pending waits are known by number to this mapping (for close()) and to lib/ (for stop and
   // ref): a number in use twice would let one wait shadow another, which then never settles.
   if (waits_.Has(opId)) {
-    Throw(LibraryError(Env(), ErrorKind::kError, "ERR_INVALID_STATE", "wait number " + std::to_string(opId) + " is already pending on this mapping"));
+    Throw(LibraryError(
+        Env(), ErrorKind::kError, "ERR_INVALID_STATE", "wait number " + std::to_string(opId) + " is already pending on this mapping"));
   }
   waits_.Start(opId, std::move(op), referenced);
 }

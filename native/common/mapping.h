@@ -32,8 +32,8 @@ class Mapped {
   size_t size() const { return size_; }
   const std::string& name() const { return name_; }
 
-  virtual void Flush() = 0;        // throws OsError
-  virtual MappingStat Stat() = 0;  // throws OsError
+  virtual void Flush() = 0;                 // throws OsError
+  virtual MappingStat Stat() = 0;           // throws OsError
   virtual void CloseObject() noexcept = 0;  // the descriptor/handle; the view stays valid
   virtual void Unmap() noexcept = 0;        // idempotent
 

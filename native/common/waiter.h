@@ -71,14 +71,14 @@ class BlockingOp {
 
   std::atomic<int> reason_{static_cast<int>(StopReason::kNone)};
   Deadline deadline_;
-  bool referenced_ = true;   // JS thread only
+  bool referenced_ = true;  // JS thread only
   // Under the pool's mutex:
   bool executing_ = false;
-  bool cancelled_ = false;   // the pool is cancelling the call (repeated until Execute returns)
-  WaiterThread thread_{};    // valid while executing_
+  bool cancelled_ = false;  // the pool is cancelling the call (repeated until Execute returns)
+  WaiterThread thread_{};   // valid while executing_
   // Set when no thread could be had for the op: it never runs, and settles with this error.
   OsError startError_{0, nullptr, std::string()};
-  int startLimit_ = 0;       // ipckit's limit, when that (not the OS) refused the thread
+  int startLimit_ = 0;  // ipckit's limit, when that (not the OS) refused the thread
 };
 
 // Per-environment pool of waiter threads. Threads are started on demand (every pending operation

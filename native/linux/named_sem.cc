@@ -64,8 +64,8 @@ class SemOwner {
 // that is not a semaphore.
 struct Opened {
   sem_t* sem = nullptr;
-  int error = 0;         // errno, when sem is null and `invalid` is empty
-  std::string invalid;   // why the file is not a semaphore, when sem is null and error is 0
+  int error = 0;        // errno, when sem is null and `invalid` is empty
+  std::string invalid;  // why the file is not a semaphore, when sem is null and error is 0
 };
 
 Opened Failed(int error) {
@@ -115,8 +115,8 @@ Opened OpenExisting(const std::string& name) {
   } else if (!S_ISREG(st.st_mode)) {
     result = Invalid(path, std::string("is ") + FileKind(st.st_mode));
   } else if (st.st_size < static_cast<off_t>(sizeof(sem_t))) {
-    result = Invalid(path, "holds " + std::to_string(st.st_size) + " bytes, and a semaphore (sizeof(sem_t)) takes " +
-                               std::to_string(sizeof(sem_t)));
+    result = Invalid(
+        path, "holds " + std::to_string(st.st_size) + " bytes, and a semaphore (sizeof(sem_t)) takes " + std::to_string(sizeof(sem_t)));
   } else {
     // A file made by ftruncate has no page behind its bytes yet, and on a full /dev/shm the
     // first touch of the mapping would raise SIGBUS instead of failing. Allocating the range
@@ -209,15 +209,15 @@ class NamedSemaphore : public WaitingHandle<NamedSemaphore> {
 
   static Napi::Function DefineClass(Napi::Env env) {
     return ObjectWrap<NamedSemaphore>::DefineClass(env, "NamedSemaphore",
-                                                   WithWaitMethods({
-                                                       Getter<&NamedSemaphore::Created>("created"),
-                                                       Getter<&NamedSemaphore::GetValue>("value"),
-                                                       Method<&NamedSemaphore::Post>("post"),
-                                                       Method<&NamedSemaphore::TryWait>("tryWait"),
-                                                       Method<&NamedSemaphore::Wait>("wait"),
-                                                       Method<&NamedSemaphore::WaitSync>("waitSync"),
-                                                       Method<&NamedSemaphore::Close>("close"),
-                                                   }));
+        WithWaitMethods({
+            Getter<&NamedSemaphore::Created>("created"),
+            Getter<&NamedSemaphore::GetValue>("value"),
+            Method<&NamedSemaphore::Post>("post"),
+            Method<&NamedSemaphore::TryWait>("tryWait"),
+            Method<&NamedSemaphore::Wait>("wait"),
+            Method<&NamedSemaphore::WaitSync>("waitSync"),
+            Method<&NamedSemaphore::Close>("close"),
+        }));
   }
 
   explicit NamedSemaphore(const Napi::CallbackInfo& info) : WaitingHandle<NamedSemaphore>(info) {
@@ -299,9 +299,6 @@ class NamedSemaphore : public WaitingHandle<NamedSemaphore> {
   }
 
   Napi::Value Wait(const Napi::CallbackInfo& info);
-
-
-
 
   // Stops every pending wait and lets go of this handle's share of the semaphore; it is unmapped
   // once the stopped waits have left sem_wait and settled.

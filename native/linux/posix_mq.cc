@@ -24,8 +24,8 @@
 #include "common/constants.h"
 #include "common/errors.h"
 #include "common/handle.h"
-#include "posix/poll_waits.h"
 #include "linux/sysv_common.h"
+#include "posix/poll_waits.h"
 
 namespace ipckit::posix {
 
@@ -65,25 +65,24 @@ Limit MqOpenLimit(int code, const struct mq_attr* attrs) {
   long messageSize = attrs != nullptr ? attrs->mq_msgsize : limits.msgsizeDefault;
   if (code == EINVAL && maxMessages > limits.msgMax) {
     return Limit{limit::kMqMsgMax, static_cast<double>(limits.msgMax),
-                 "maxMessages " + std::to_string(maxMessages) + " exceeds " + limit::kMqMsgMax + " = " + std::to_string(limits.msgMax) +
-                     " (a process with CAP_SYS_RESOURCE may go up to " + std::to_string(kHardMsgMax) + ")"};
+        "maxMessages " + std::to_string(maxMessages) + " exceeds " + limit::kMqMsgMax + " = " + std::to_string(limits.msgMax) +
+            " (a process with CAP_SYS_RESOURCE may go up to " + std::to_string(kHardMsgMax) + ")"};
   }
   if (code == EINVAL && messageSize > limits.msgsizeMax) {
     return Limit{limit::kMqMsgsizeMax, static_cast<double>(limits.msgsizeMax),
-                 "messageSize " + std::to_string(messageSize) + " exceeds " + limit::kMqMsgsizeMax + " = " +
-                     std::to_string(limits.msgsizeMax) + " (a process with CAP_SYS_RESOURCE may go up to " +
-                     std::to_string(kHardMsgsizeMax) + ")"};
+        "messageSize " + std::to_string(messageSize) + " exceeds " + limit::kMqMsgsizeMax + " = " + std::to_string(limits.msgsizeMax) +
+            " (a process with CAP_SYS_RESOURCE may go up to " + std::to_string(kHardMsgsizeMax) + ")"};
   }
   if (code == EMFILE) {
     double rlimit = MsgqueueRlimit();
     std::string shown = std::isinf(rlimit) ? "unlimited" : std::isnan(rlimit) ? "unknown" : std::to_string(static_cast<long long>(rlimit));
     return Limit{limit::kRlimitMsgqueue, rlimit,
-                 "this user's queues would need more than " + std::string(limit::kRlimitMsgqueue) + " = " + shown +
-                     " bytes (`ulimit -q`; each queue reserves about maxMessages * (messageSize + pointer)), or the process is out of descriptors"};
+        "this user's queues would need more than " + std::string(limit::kRlimitMsgqueue) + " = " + shown +
+            " bytes (`ulimit -q`; each queue reserves about maxMessages * (messageSize + pointer)), or the process is out of descriptors"};
   }
   if (code == ENOSPC) {
     return Limit{limit::kMqQueuesMax, static_cast<double>(limits.queuesMax),
-                 "the system's " + std::string(limit::kMqQueuesMax) + " = " + std::to_string(limits.queuesMax) + " queues exist already"};
+        "the system's " + std::string(limit::kMqQueuesMax) + " = " + std::to_string(limits.queuesMax) + " queues exist already"};
   }
   return Limit{};
 }
@@ -101,16 +100,16 @@ class PosixQueue : public WaitingHandle<PosixQueue>, public PollWaits::Client {
 
   static Napi::Function DefineClass(Napi::Env env) {
     return ObjectWrap<PosixQueue>::DefineClass(env, "PosixQueue",
-                                               WithWaitMethods({
-                                                   Getter<&PosixQueue::Created>("created"),
-                                                   Getter<&PosixQueue::MessageSize>("messageSize"),
-                                                   Method<&PosixQueue::Attributes>("attributes"),
-                                                   Method<&PosixQueue::TrySend>("trySend"),
-                                                   Method<&PosixQueue::TryReceiveInto>("tryReceiveInto"),
-                                                   Method<&PosixQueue::Send>("send"),
-                                                   Method<&PosixQueue::Receive>("receive"),
-                                                   Method<&PosixQueue::Close>("close"),
-                                               }));
+        WithWaitMethods({
+            Getter<&PosixQueue::Created>("created"),
+            Getter<&PosixQueue::MessageSize>("messageSize"),
+            Method<&PosixQueue::Attributes>("attributes"),
+            Method<&PosixQueue::TrySend>("trySend"),
+            Method<&PosixQueue::TryReceiveInto>("tryReceiveInto"),
+            Method<&PosixQueue::Send>("send"),
+            Method<&PosixQueue::Receive>("receive"),
+            Method<&PosixQueue::Close>("close"),
+        }));
   }
 
   explicit PosixQueue(const Napi::CallbackInfo& info) : WaitingHandle<PosixQueue>(info), waits_(this, "ipckit:PosixMessageQueue") {
@@ -143,9 +142,9 @@ class PosixQueue : public WaitingHandle<PosixQueue>, public PollWaits::Client {
 
   void CheckSize(Napi::Env env, size_t length) const {
     if (length > messageSize_) {
-      Throw(TooLarge(env, "a message of " + std::to_string(length) + " bytes exceeds the queue's messageSize of " +
-                              std::to_string(messageSize_) + " bytes",
-                     Limit{limit::kMqMsgsize, static_cast<double>(messageSize_), std::string()}));
+      Throw(TooLarge(env,
+          "a message of " + std::to_string(length) + " bytes exceeds the queue's messageSize of " + std::to_string(messageSize_) + " bytes",
+          Limit{limit::kMqMsgsize, static_cast<double>(messageSize_), std::string()}));
     }
   }
 

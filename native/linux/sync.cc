@@ -19,9 +19,9 @@
 #include <utility>
 #include <vector>
 
+#include "common/addon.h"
 #include "common/constants.h"
 #include "common/errors.h"
-#include "common/addon.h"
 #include "common/mapping.h"
 #include "common/waiter.h"
 #include "ipckit/sync.h"
@@ -35,7 +35,8 @@ uint8_t* At(Napi::Env env, MappingHandle* mapping, double offset, size_t size, s
   uint8_t* data = mapping->Data(env, whileLocked);
   if (!(offset >= 0) || offset + static_cast<double>(size) > static_cast<double>(mapping->Size()) ||
       static_cast<uint64_t>(offset) % align != 0) {
-    Throw(LibraryError(env, ErrorKind::kRangeError, "ERR_OUT_OF_RANGE", "offset " + std::to_string(offset) + " is misaligned or outside the mapping"));
+    Throw(LibraryError(
+        env, ErrorKind::kRangeError, "ERR_OUT_OF_RANGE", "offset " + std::to_string(offset) + " is misaligned or outside the mapping"));
   }
   return data + static_cast<size_t>(offset);
 }
@@ -185,9 +186,9 @@ thread_local HeldMutexes tHeld;
 
 [[noreturn]] void ThrowCorrupt(Napi::Env env) {
   Throw(LibraryError(env, ErrorKind::kError, "ERR_IPC_MUTEX_CORRUPT",
-                     "the mutex's bytes were overwritten while this thread held it (by this process or a peer with write "
-                     "access): it was taken off this thread's robust list without following any pointer stored in it, and "
-                     "released if its lock word still named this thread; the data it protects may be inconsistent"));
+      "the mutex's bytes were overwritten while this thread held it (by this process or a peer with write "
+      "access): it was taken off this thread's robust list without following any pointer stored in it, and "
+      "released if its lock word still named this thread; the data it protects may be inconsistent"));
 }
 
 // Unlocks a mutex this thread holds through ipckit, or throws ERR_IPC_MUTEX_NOT_OWNER.
@@ -309,11 +310,12 @@ class MutexSleepOp final : public MemoryOp {
   }
 };
 
-
 ipckit_mutex_t* MutexAt(const Napi::CallbackInfo& info, bool mustBeValid = true, bool whileLocked = false) {
-  auto* mutex = reinterpret_cast<ipckit_mutex_t*>(At(info.Env(), MappingArg(info), Offset(info, 1), sizeof(ipckit_mutex_t), 8, whileLocked));
+  auto* mutex =
+      reinterpret_cast<ipckit_mutex_t*>(At(info.Env(), MappingArg(info), Offset(info, 1), sizeof(ipckit_mutex_t), 8, whileLocked));
   if (mustBeValid && !ipckit_mutex_valid(mutex)) {
-    Throw(LibraryError(info.Env(), ErrorKind::kTypeError, "ERR_INVALID_ARG_VALUE", "there is no ipckit Mutex (layout version 1) at this offset"));
+    Throw(LibraryError(
+        info.Env(), ErrorKind::kTypeError, "ERR_INVALID_ARG_VALUE", "there is no ipckit Mutex (layout version 1) at this offset"));
   }
   return mutex;
 }
@@ -324,8 +326,8 @@ ipckit_mutex_t* LockableMutexAt(const Napi::CallbackInfo& info) {
   ipckit_mutex_t* mutex = MutexAt(info);
   if (mutex->u.mutex.__data.__kind != ExpectedKind()) {
     Throw(LibraryError(info.Env(), ErrorKind::kError, "ERR_IPC_MUTEX_CORRUPT",
-                       "the mutex's bytes were overwritten (its kind is not a robust, process-shared, error-checking mutex): "
-                       "re-create it once no process uses it"));
+        "the mutex's bytes were overwritten (its kind is not a robust, process-shared, error-checking mutex): "
+        "re-create it once no process uses it"));
   }
   return mutex;
 }
@@ -333,7 +335,8 @@ ipckit_mutex_t* LockableMutexAt(const Napi::CallbackInfo& info) {
 ipckit_cond_t* CondAt(const Napi::CallbackInfo& info, size_t index = 1) {
   auto* cond = reinterpret_cast<ipckit_cond_t*>(At(info.Env(), MappingArg(info), Offset(info, index), sizeof(ipckit_cond_t), 8));
   if (!ipckit_cond_valid(cond)) {
-    Throw(LibraryError(info.Env(), ErrorKind::kTypeError, "ERR_INVALID_ARG_VALUE", "there is no ipckit Condition (layout version 1) at this offset"));
+    Throw(LibraryError(
+        info.Env(), ErrorKind::kTypeError, "ERR_INVALID_ARG_VALUE", "there is no ipckit Condition (layout version 1) at this offset"));
   }
   return cond;
 }
@@ -341,7 +344,8 @@ ipckit_cond_t* CondAt(const Napi::CallbackInfo& info, size_t index = 1) {
 ipckit_barrier_t* BarrierAt(const Napi::CallbackInfo& info) {
   auto* barrier = reinterpret_cast<ipckit_barrier_t*>(At(info.Env(), MappingArg(info), Offset(info, 1), sizeof(ipckit_barrier_t), 8));
   if (!ipckit_barrier_valid(barrier)) {
-    Throw(LibraryError(info.Env(), ErrorKind::kTypeError, "ERR_INVALID_ARG_VALUE", "there is no ipckit Barrier (layout version 1) at this offset"));
+    Throw(LibraryError(
+        info.Env(), ErrorKind::kTypeError, "ERR_INVALID_ARG_VALUE", "there is no ipckit Barrier (layout version 1) at this offset"));
   }
   return barrier;
 }
@@ -354,7 +358,7 @@ Napi::Value LockResult(Napi::Env env, int rc, const char* call) {
   }
   if (rc == -ENOTRECOVERABLE) {
     Throw(LibraryError(env, ErrorKind::kError, "ERR_IPC_MUTEX_NOT_RECOVERABLE",
-                       "a holder of the mutex died and it was unlocked without markConsistent(): it can no longer be locked"));
+        "a holder of the mutex died and it was unlocked without markConsistent(): it can no longer be locked"));
   }
   Throw(ErrnoError(env, -rc, call));
 }
@@ -432,7 +436,8 @@ Napi::Value MutexSleepAsync(const Napi::CallbackInfo& info) {
 Napi::Value WaitStop(const Napi::CallbackInfo& info) {
   MappingHandle* mapping = MappingArg(info);
   int reason = info[2].As<Napi::Number>().Int32Value();
-  mapping->waits().Stop(info[1].As<Napi::Number>().DoubleValue(), reason == static_cast<int>(StopReason::kAborted) ? StopReason::kAborted : StopReason::kClosed);
+  mapping->waits().Stop(info[1].As<Napi::Number>().DoubleValue(),
+      reason == static_cast<int>(StopReason::kAborted) ? StopReason::kAborted : StopReason::kClosed);
   return info.Env().Undefined();
 }
 
@@ -447,7 +452,8 @@ Napi::Value MutexInit(const Napi::CallbackInfo& info) {
   ipckit_mutex_t* mutex = MutexAt(info, false);
   // Re-initialising a mutex this thread holds would cut it out of the robust list unseen.
   if (tHeld.Holds(mutex)) {
-    Throw(LibraryError(info.Env(), ErrorKind::kError, "ERR_IPC_MUTEX_HELD", "this thread holds the mutex at this offset: unlock it before re-creating it"));
+    Throw(LibraryError(info.Env(), ErrorKind::kError, "ERR_IPC_MUTEX_HELD",
+        "this thread holds the mutex at this offset: unlock it before re-creating it"));
   }
   int rc = ipckit_mutex_init(mutex);
   if (rc != 0) Throw(ErrnoError(info.Env(), rc, "pthread_mutex_init"));
@@ -500,15 +506,13 @@ Napi::Value MutexUnlock(const Napi::CallbackInfo& info) {
 }
 
 // mutexHeld(mapping, offset): whether this thread holds it (through any handle of this address)
-Napi::Value MutexHeld(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), tHeld.Holds(MutexAt(info, false, true)));
-}
+Napi::Value MutexHeld(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), tHeld.Holds(MutexAt(info, false, true))); }
 
 Napi::Value MutexConsistent(const Napi::CallbackInfo& info) {
   int rc = ipckit_mutex_consistent(MutexAt(info));
   if (rc == -EINVAL) {
-    Throw(LibraryError(info.Env(), ErrorKind::kError, "ERR_IPC_MUTEX_NOT_OWNER",
-                       "markConsistent() is for the holder that was told ownerDied"));
+    Throw(LibraryError(
+        info.Env(), ErrorKind::kError, "ERR_IPC_MUTEX_NOT_OWNER", "markConsistent() is for the holder that was told ownerDied"));
   }
   if (rc != 0) Throw(ErrnoError(info.Env(), -rc, "pthread_mutex_consistent"));
   return info.Env().Undefined();
@@ -624,16 +628,10 @@ static Napi::Object SyncConstants(Napi::Env env) {
       {"alignment", number(IPCKIT_SYNC_ALIGN)},
       {"mutex", frozen({{"size", number(sizeof(ipckit_mutex_t))}})},
       {"condition", frozen({{"size", number(sizeof(ipckit_cond_t))}, {"seqOffset", number(offsetof(ipckit_cond_t, seq))}})},
-      {"barrier", frozen({{"size", number(sizeof(ipckit_barrier_t))},
-                          {"stateOffset", number(offsetof(ipckit_barrier_t, state))},
-                          {"maxParties", number(IPCKIT_BARRIER_MAX_PARTIES)},
-                          {"generationMask", number(IPCKIT_BARRIER_GENERATION_MASK)}})},
-      {"results", frozen({{"OK", number(IPCKIT_OK)},
-                          {"NOT_EQUAL", number(IPCKIT_NOT_EQUAL)},
-                          {"TIMED_OUT", number(IPCKIT_TIMED_OUT)},
-                          {"OWNER_DIED", number(IPCKIT_OWNER_DIED)},
-                          {"SERIAL", number(IPCKIT_SERIAL)},
-                          {"BUSY", number(-EBUSY)}})},
+      {"barrier", frozen({{"size", number(sizeof(ipckit_barrier_t))}, {"stateOffset", number(offsetof(ipckit_barrier_t, state))},
+                      {"maxParties", number(IPCKIT_BARRIER_MAX_PARTIES)}, {"generationMask", number(IPCKIT_BARRIER_GENERATION_MASK)}})},
+      {"results", frozen({{"OK", number(IPCKIT_OK)}, {"NOT_EQUAL", number(IPCKIT_NOT_EQUAL)}, {"TIMED_OUT", number(IPCKIT_TIMED_OUT)},
+                      {"OWNER_DIED", number(IPCKIT_OWNER_DIED)}, {"SERIAL", number(IPCKIT_SERIAL)}, {"BUSY", number(-EBUSY)}})},
       {"condWaitFlags", frozen({{"TIMED_OUT", number(kCondTimedOut)}, {"OWNER_DIED", number(kCondOwnerDied)}})},
   });
 }

@@ -61,20 +61,20 @@ class SysVQueue : public WaitingHandle<SysVQueue> {
 
   static Napi::Function DefineClass(Napi::Env env) {
     return ObjectWrap<SysVQueue>::DefineClass(env, "SysVQueue",
-                                              WithWaitMethods({
-                                                  Getter<&SysVQueue::Id>("id"),
-                                                  Getter<&SysVQueue::Name>("name"),
-                                                  Getter<&SysVQueue::Created>("created"),
-                                                  Getter<&SysVQueue::MessageMax>("msgmax"),
-                                                  Method<&SysVQueue::TrySend>("trySend"),
-                                                  Method<&SysVQueue::TryReceiveInto>("tryReceiveInto"),
-                                                  Method<&SysVQueue::Send>("send"),
-                                                  Method<&SysVQueue::Receive>("receive"),
-                                                  Method<&SysVQueue::Stat>("stat"),
-                                                  Method<&SysVQueue::Set>("set"),
-                                                  Method<&SysVQueue::Remove>("remove"),
-                                                  Method<&SysVQueue::Close>("close"),
-                                              }));
+        WithWaitMethods({
+            Getter<&SysVQueue::Id>("id"),
+            Getter<&SysVQueue::Name>("name"),
+            Getter<&SysVQueue::Created>("created"),
+            Getter<&SysVQueue::MessageMax>("msgmax"),
+            Method<&SysVQueue::TrySend>("trySend"),
+            Method<&SysVQueue::TryReceiveInto>("tryReceiveInto"),
+            Method<&SysVQueue::Send>("send"),
+            Method<&SysVQueue::Receive>("receive"),
+            Method<&SysVQueue::Stat>("stat"),
+            Method<&SysVQueue::Set>("set"),
+            Method<&SysVQueue::Remove>("remove"),
+            Method<&SysVQueue::Close>("close"),
+        }));
   }
 
   struct Pending {
@@ -121,9 +121,10 @@ class SysVQueue : public WaitingHandle<SysVQueue> {
 
   void CheckSendSize(Napi::Env env, size_t length) const {
     if (length > msgmax_) {
-      Throw(TooLarge(env, "a message of " + std::to_string(length) + " bytes exceeds the kernel's msgmax of " +
-                              std::to_string(msgmax_) + " bytes (" + limit::kMsgmax + ")",
-                     Limit{limit::kMsgmax, static_cast<double>(msgmax_), std::string()}));
+      Throw(TooLarge(env,
+          "a message of " + std::to_string(length) + " bytes exceeds the kernel's msgmax of " + std::to_string(msgmax_) + " bytes (" +
+              limit::kMsgmax + ")",
+          Limit{limit::kMsgmax, static_cast<double>(msgmax_), std::string()}));
     }
   }
 
@@ -132,8 +133,8 @@ class SysVQueue : public WaitingHandle<SysVQueue> {
   void CheckReceiveSize(Napi::Env env, int64_t maxSize) const {
     if (maxSize < 0 || static_cast<uint64_t>(maxSize) > msgmax_) {
       Throw(LibraryError(env, ErrorKind::kRangeError, "ERR_OUT_OF_RANGE",
-                         "maxSize must be >= 0 and <= " + std::to_string(msgmax_) + " (the kernel's msgmax, " + limit::kMsgmax + ")",
-                         Limit{limit::kMsgmax, static_cast<double>(msgmax_), std::string()}));
+          "maxSize must be >= 0 and <= " + std::to_string(msgmax_) + " (the kernel's msgmax, " + limit::kMsgmax + ")",
+          Limit{limit::kMsgmax, static_cast<double>(msgmax_), std::string()}));
     }
   }
 
@@ -143,9 +144,10 @@ class SysVQueue : public WaitingHandle<SysVQueue> {
     if (msgctl(id_, IPC_STAT, &ds) != 0) Throw(OsFailure(env, errno, "msgctl"));
     knownMaxBytes_ = ds.msg_qbytes;
     if (length > ds.msg_qbytes) {
-      Throw(TooLarge(env, "a message of " + std::to_string(length) + " bytes can never fit a queue of " +
-                              std::to_string(ds.msg_qbytes) + " bytes (its maxBytes, " + limit::kMsgQbytes + ")",
-                     Limit{limit::kMsgQbytes, static_cast<double>(ds.msg_qbytes), std::string()}));
+      Throw(TooLarge(env,
+          "a message of " + std::to_string(length) + " bytes can never fit a queue of " + std::to_string(ds.msg_qbytes) +
+              " bytes (its maxBytes, " + limit::kMsgQbytes + ")",
+          Limit{limit::kMsgQbytes, static_cast<double>(ds.msg_qbytes), std::string()}));
     }
   }
 
@@ -222,9 +224,6 @@ class SysVQueue : public WaitingHandle<SysVQueue> {
  private:
   Napi::Value Send(const Napi::CallbackInfo& info);
   Napi::Value Receive(const Napi::CallbackInfo& info);
-
-
-
 
   Napi::Value Stat(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -455,7 +454,7 @@ Napi::Value OpenSysVQueue(const Napi::CallbackInfo& info) {
     if (code == ENOSPC) {
       long msgmni = ReadProcLong(limit::kMsgmni, 0);
       error.limit = Limit{limit::kMsgmni, static_cast<double>(msgmni),
-                          "the system's limit of queues, " + std::string(limit::kMsgmni) + " = " + std::to_string(msgmni) + ", is reached"};
+          "the system's limit of queues, " + std::string(limit::kMsgmni) + " = " + std::to_string(msgmni) + ", is reached"};
     }
     Throw(SystemError(env, error));
   }

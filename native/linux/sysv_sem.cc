@@ -71,7 +71,8 @@ bool DecodeOps(const Napi::Value& value, std::vector<struct sembuf>& out, bool f
   void* data = nullptr;
   napi_status status = napi_get_typedarray_info(value.Env(), value, &type, &length, &data, nullptr, nullptr);
   if (status != napi_ok || type != napi_int32_array || length == 0 || length % 3 != 0) {
-    Throw(LibraryError(value.Env(), ErrorKind::kTypeError, "ERR_INVALID_ARG_TYPE", "expected an Int32Array of (index, delta, flags) triples"));
+    Throw(LibraryError(
+        value.Env(), ErrorKind::kTypeError, "ERR_INVALID_ARG_TYPE", "expected an Int32Array of (index, delta, flags) triples"));
   }
   const int32_t* triples = static_cast<const int32_t*>(data);
   size_t count = length / 3;
@@ -88,8 +89,7 @@ bool DecodeOps(const Napi::Value& value, std::vector<struct sembuf>& out, bool f
     anyNoWait = anyNoWait || (flags & kOpNoWait) != 0;
     out[i].sem_num = static_cast<unsigned short>(triples[3 * i]);
     out[i].sem_op = static_cast<short>(triples[3 * i + 1]);
-    out[i].sem_flg = static_cast<short>(((flags & kOpUndo) ? SEM_UNDO : 0) |
-                                        ((forceNoWait || (flags & kOpNoWait)) ? IPC_NOWAIT : 0));
+    out[i].sem_flg = static_cast<short>(((flags & kOpUndo) ? SEM_UNDO : 0) | ((forceNoWait || (flags & kOpNoWait)) ? IPC_NOWAIT : 0));
   }
   return anyNoWait;
 }
@@ -141,23 +141,23 @@ class SysVSemSet : public WaitingHandle<SysVSemSet> {
 
   static Napi::Function DefineClass(Napi::Env env) {
     return ObjectWrap<SysVSemSet>::DefineClass(env, "SysVSemaphoreSet",
-                                               WithWaitMethods({
-                                                   Getter<&SysVSemSet::Id>("id"),
-                                                   Getter<&SysVSemSet::Name>("name"),
-                                                   Getter<&SysVSemSet::Created>("created"),
-                                                   Getter<&SysVSemSet::Count>("count"),
-                                                   Getter<&SysVSemSet::OpsMax>("semopm"),
-                                                   Method<&SysVSemSet::TryOp>("tryOp"),
-                                                   Method<&SysVSemSet::Op>("op"),
-                                                   Method<&SysVSemSet::OpSync>("opSync"),
-                                                   Method<&SysVSemSet::Get>("get"),
-                                                   Method<&SysVSemSet::SetValue>("set"),
-                                                   Method<&SysVSemSet::GetAll>("getAll"),
-                                                   Method<&SysVSemSet::SetAll>("setAll"),
-                                                   Method<&SysVSemSet::Stat>("stat"),
-                                                   Method<&SysVSemSet::Remove>("remove"),
-                                                   Method<&SysVSemSet::Close>("close"),
-                                               }));
+        WithWaitMethods({
+            Getter<&SysVSemSet::Id>("id"),
+            Getter<&SysVSemSet::Name>("name"),
+            Getter<&SysVSemSet::Created>("created"),
+            Getter<&SysVSemSet::Count>("count"),
+            Getter<&SysVSemSet::OpsMax>("semopm"),
+            Method<&SysVSemSet::TryOp>("tryOp"),
+            Method<&SysVSemSet::Op>("op"),
+            Method<&SysVSemSet::OpSync>("opSync"),
+            Method<&SysVSemSet::Get>("get"),
+            Method<&SysVSemSet::SetValue>("set"),
+            Method<&SysVSemSet::GetAll>("getAll"),
+            Method<&SysVSemSet::SetAll>("setAll"),
+            Method<&SysVSemSet::Stat>("stat"),
+            Method<&SysVSemSet::Remove>("remove"),
+            Method<&SysVSemSet::Close>("close"),
+        }));
   }
 
   // What identifies the set behind the id (see SameSet); read with IPC_STAT at open.
@@ -198,8 +198,8 @@ class SysVSemSet : public WaitingHandle<SysVSemSet> {
     if (code == E2BIG && std::strcmp(syscall, "semop") == 0) {
       long semopm = ReadSemLimits().semopm;
       error.limit = Limit{limit::kSemopm, static_cast<double>(semopm),
-                          "more operations in one call than " + std::string(limit::kSemopm) + " = " + std::to_string(semopm) +
-                              ", the third field of /proc/sys/kernel/sem"};
+          "more operations in one call than " + std::string(limit::kSemopm) + " = " + std::to_string(semopm) +
+              ", the third field of /proc/sys/kernel/sem"};
     }
     return SystemError(env, error);
   }
@@ -222,18 +222,17 @@ class SysVSemSet : public WaitingHandle<SysVSemSet> {
   // cannot be told apart, and calls then act on it; but every buffer is sized from the kernel's
   // figures at the call, so even then nothing reads or writes past this process's memory.
   bool SameSet(const struct semid_ds& ds) const {
-    return ds.sem_nsems == static_cast<unsigned long>(count_) &&
-           ds.sem_perm.__key == static_cast<key_t>(static_cast<int64_t>(key_)) && ds.sem_perm.cuid == cuid_ &&
-           ds.sem_perm.cgid == cgid_;
+    return ds.sem_nsems == static_cast<unsigned long>(count_) && ds.sem_perm.__key == static_cast<key_t>(static_cast<int64_t>(key_)) &&
+           ds.sem_perm.cuid == cuid_ && ds.sem_perm.cgid == cgid_;
   }
 
   // The handle's set is gone and its id names another: EIDRM, the code an operation waiting on a
   // removed set ends with, since that is what happened to this handle's set.
   Napi::Error Reused(Napi::Env env, const struct semid_ds& ds) const {
     if (name_.empty()) name_ = KeyName(key_);
-    return SystemError(env, OsError{EIDRM, "semctl", name_ + " (its set was removed; id " + std::to_string(id_) +
-                                                         " now names another set, of " + std::to_string(ds.sem_nsems) +
-                                                         " semaphores)"});
+    return SystemError(env, OsError{EIDRM, "semctl",
+                                name_ + " (its set was removed; id " + std::to_string(id_) + " now names another set, of " +
+                                    std::to_string(ds.sem_nsems) + " semaphores)"});
   }
 
   // IPC_STAT into `ds`, throwing EIDRM (Reused) if the id now names another set. False, with
@@ -320,9 +319,6 @@ class SysVSemSet : public WaitingHandle<SysVSemSet> {
     Throw(LibraryError(env, ErrorKind::kError, "ERR_IPC_TIMEOUT", "The operation timed out"));
   }
 
-
-
-
   // get(index): GETVAL. The kernel bounds `index` by the set's size at the call (EINVAL).
   Napi::Value Get(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -393,8 +389,8 @@ class SysVSemSet : public WaitingHandle<SysVSemSet> {
     StatOrThrow(env, ds);
     if (length != static_cast<size_t>(ds.sem_nsems)) {
       Throw(LibraryError(env, ErrorKind::kTypeError, "ERR_INVALID_ARG_VALUE",
-                         std::to_string(length) + " values for a set of " + std::to_string(ds.sem_nsems) +
-                             " semaphores; setAll takes one value per semaphore"));
+          std::to_string(length) + " values for a set of " + std::to_string(ds.sem_nsems) +
+              " semaphores; setAll takes one value per semaphore"));
     }
     // Copied, also so the kernel never sees a buffer JavaScript could move.
     GuardedValues values(length);
@@ -559,18 +555,17 @@ OsError SemgetFailure(int code, const std::string& name, int count, bool creatin
     bool counted = semctl(0, 0, SEM_INFO, arg) >= 0;
     if (counted && info.semusz < limits.semmni) {
       error.limit = Limit{limit::kSemmns, static_cast<double>(limits.semmns),
-                          "a set of " + std::to_string(count) + " would pass " + limit::kSemmns + " = " +
-                              std::to_string(limits.semmns) + ", the most semaphores in all sets (" + std::to_string(info.semaem) +
-                              " exist; the second field of /proc/sys/kernel/sem)"};
+          "a set of " + std::to_string(count) + " would pass " + limit::kSemmns + " = " + std::to_string(limits.semmns) +
+              ", the most semaphores in all sets (" + std::to_string(info.semaem) + " exist; the second field of /proc/sys/kernel/sem)"};
     } else {
       error.limit = Limit{limit::kSemmni, static_cast<double>(limits.semmni),
-                          "the system's limit of sets, " + std::string(limit::kSemmni) + " = " + std::to_string(limits.semmni) +
-                              " (the fourth field of /proc/sys/kernel/sem), is reached"};
+          "the system's limit of sets, " + std::string(limit::kSemmni) + " = " + std::to_string(limits.semmni) +
+              " (the fourth field of /proc/sys/kernel/sem), is reached"};
     }
   } else if (code == EINVAL && creating && count > limits.semmsl) {
     error.limit = Limit{limit::kSemmsl, static_cast<double>(limits.semmsl),
-                        std::to_string(count) + " semaphores exceed " + limit::kSemmsl + " = " + std::to_string(limits.semmsl) +
-                            " per set (the first field of /proc/sys/kernel/sem)"};
+        std::to_string(count) + " semaphores exceed " + limit::kSemmsl + " = " + std::to_string(limits.semmsl) +
+            " per set (the first field of /proc/sys/kernel/sem)"};
   }
   return error;
 }

@@ -52,8 +52,8 @@ class PosixMapped final : public Mapped {
   MappingStat Stat() override {
     struct stat st;
     if (fstat(fd_, &st) != 0) throw LastOsError("fstat", name_);
-    return MappingStat{static_cast<double>(st.st_size), static_cast<uint32_t>(st.st_mode),
-                       static_cast<uint32_t>(st.st_uid), static_cast<uint32_t>(st.st_gid)};
+    return MappingStat{static_cast<double>(st.st_size), static_cast<uint32_t>(st.st_mode), static_cast<uint32_t>(st.st_uid),
+        static_cast<uint32_t>(st.st_gid)};
   }
 
   void CloseObject() noexcept override {
@@ -66,7 +66,6 @@ class PosixMapped final : public Mapped {
     data_ = nullptr;
     size_ = 0;
   }
-
 
  private:
   int fd_;
@@ -112,8 +111,7 @@ void SizeNewObject(Napi::Env env, int fd, size_t size, bool reserve, const std::
   }
 }
 
-Napi::Value Wrap(Napi::Env env, OpenGuard& guard, size_t mapSize, const std::string& name, bool created,
-                 bool readOnly) {
+Napi::Value Wrap(Napi::Env env, OpenGuard& guard, size_t mapSize, const std::string& name, bool created, bool readOnly) {
   auto mapped = std::make_shared<PosixMapped>(guard.fd, name);
   guard.fd = -1;  // owned by `mapped` from here on
   try {
@@ -131,7 +129,7 @@ size_t SizeOf(Napi::Env env, int fd, const std::string& name) {
   if (fstat(fd, &st) != 0) ThrowOs(env, LastOsError("fstat", name));
   if (!S_ISREG(st.st_mode)) {
     Throw(LibraryError(env, ErrorKind::kError, "ERR_IPC_INVALID_OBJECT",
-                       "'" + name + "' is not a shared memory object (not a regular file in /dev/shm) and cannot be mapped"));
+        "'" + name + "' is not a shared memory object (not a regular file in /dev/shm) and cannot be mapped"));
   }
   return static_cast<size_t>(st.st_size);
 }
@@ -209,8 +207,7 @@ Napi::Value OpenFile(const Napi::CallbackInfo& info) {
   bool exclusive = info.Length() > 6 && info[6].As<Napi::Boolean>().Value();
 
   // O_NONBLOCK so that a FIFO at `path` cannot block the event loop in open().
-  int oflag = (readOnly && !exclusive ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK |
-              (exclusive ? O_CREAT | O_EXCL : create ? O_CREAT : 0);
+  int oflag = (readOnly && !exclusive ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK | (exclusive ? O_CREAT | O_EXCL : create ? O_CREAT : 0);
   OpenGuard guard;
   guard.fd = open(path.c_str(), oflag, mode);
   if (guard.fd < 0) ThrowOs(env, LastOsError("open", path));
@@ -221,8 +218,7 @@ Napi::Value OpenFile(const Napi::CallbackInfo& info) {
   struct stat st;
   if (fstat(guard.fd, &st) != 0) ThrowOs(env, LastOsError("fstat", path));
   if (!S_ISREG(st.st_mode)) {
-    Throw(LibraryError(env, ErrorKind::kTypeError, "ERR_INVALID_ARG_VALUE",
-                       "'" + path + "' is not a regular file and cannot be mapped"));
+    Throw(LibraryError(env, ErrorKind::kTypeError, "ERR_INVALID_ARG_VALUE", "'" + path + "' is not a regular file and cannot be mapped"));
   }
   size_t fileSize = static_cast<size_t>(st.st_size);
   size_t mapSize = fileSize;
@@ -234,8 +230,8 @@ Napi::Value OpenFile(const Napi::CallbackInfo& info) {
       if (readOnly && !exclusive) {
         // Pages past the end of the file would raise SIGBUS when touched.
         Throw(LibraryError(env, ErrorKind::kRangeError, "ERR_OUT_OF_RANGE",
-                           "'" + path + "' is " + std::to_string(fileSize) + " bytes; a read-only mapping of " +
-                               std::to_string(mapSize) + " bytes would reach past its end"));
+            "'" + path + "' is " + std::to_string(fileSize) + " bytes; a read-only mapping of " + std::to_string(mapSize) +
+                " bytes would reach past its end"));
       }
       if (reserve) {
         int rc;
@@ -258,8 +254,6 @@ void InitSharedMemory(Napi::Env env, Napi::Object exports) {
   exports.Set("unlinkSharedMemory", Napi::Function::New<UnlinkSharedMemory>(env, "unlinkSharedMemory"));
 }
 
-void InitMappedFile(Napi::Env env, Napi::Object exports) {
-  exports.Set("openFile", Napi::Function::New<OpenFile>(env, "openFile"));
-}
+void InitMappedFile(Napi::Env env, Napi::Object exports) { exports.Set("openFile", Napi::Function::New<OpenFile>(env, "openFile")); }
 
 }  // namespace ipckit::posix

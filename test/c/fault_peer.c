@@ -29,11 +29,17 @@
 
 static unsigned char *map(const char *name) {
   int fd = shm_open(name, O_RDWR, 0);
-  if (fd < 0) { perror("shm_open"); exit(1); }
+  if (fd < 0) {
+    perror("shm_open");
+    exit(1);
+  }
   struct stat st;
   fstat(fd, &st);
   unsigned char *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (p == MAP_FAILED) { perror("mmap"); exit(1); }
+  if (p == MAP_FAILED) {
+    perror("mmap");
+    exit(1);
+  }
   close(fd);
   return p;
 }
@@ -59,7 +65,10 @@ struct message {
 };
 
 int main(int argc, char **argv) {
-  if (argc < 3) { fprintf(stderr, "usage\n"); return 2; }
+  if (argc < 3) {
+    fprintf(stderr, "usage\n");
+    return 2;
+  }
   const char *cmd = argv[1];
   setvbuf(stdout, NULL, _IONBF, 0);
   static struct message m;
@@ -67,11 +76,17 @@ int main(int argc, char **argv) {
 
   if (strcmp(cmd, "sysv-recv") == 0 || strcmp(cmd, "sysv-send") == 0) {
     int id = msgget((key_t)strtol(argv[2], NULL, 10), 0);
-    if (id < 0) { perror("msgget"); return 1; }
+    if (id < 0) {
+      perror("msgget");
+      return 1;
+    }
     if (cmd[5] == 'r') {
       printf("ready\n");
       ssize_t n = msgrcv(id, &m, sizeof m.bytes, 0, 0);
-      if (n < 0) { perror("msgrcv"); return 1; }
+      if (n < 0) {
+        perror("msgrcv");
+        return 1;
+      }
       printf("got %ld %zd\n", m.type, n);
       return 0;
     }
@@ -80,35 +95,54 @@ int main(int argc, char **argv) {
     size_t len = make_message(m.bytes, producer, (uint32_t)strtoul(argv[4], NULL, 10), (uint32_t)strtoul(argv[5], NULL, 10));
     m.type = (long)producer + 1;
     printf("ready\n");
-    if (msgsnd(id, &m, len, 0) != 0) { perror("msgsnd"); return 1; }
+    if (msgsnd(id, &m, len, 0) != 0) {
+      perror("msgsnd");
+      return 1;
+    }
     printf("sent\n");
     return 0;
   }
 
   if (strcmp(cmd, "posix-recv") == 0 || strcmp(cmd, "posix-send") == 0) {
     mqd_t q = mq_open(argv[2], O_RDWR);
-    if (q == (mqd_t)-1) { perror("mq_open"); return 1; }
+    if (q == (mqd_t)-1) {
+      perror("mq_open");
+      return 1;
+    }
     if (cmd[6] == 'r') {
       printf("ready\n");
       unsigned prio;
       ssize_t n = mq_receive(q, (char *)m.bytes, sizeof m.bytes, &prio);
-      if (n < 0) { perror("mq_receive"); return 1; }
+      if (n < 0) {
+        perror("mq_receive");
+        return 1;
+      }
       printf("got %zd\n", n);
       return 0;
     }
     if (argc < 6) return 2;
-    size_t len = make_message(m.bytes, (uint32_t)strtoul(argv[3], NULL, 10), (uint32_t)strtoul(argv[4], NULL, 10), (uint32_t)strtoul(argv[5], NULL, 10));
+    size_t len = make_message(
+        m.bytes, (uint32_t)strtoul(argv[3], NULL, 10), (uint32_t)strtoul(argv[4], NULL, 10), (uint32_t)strtoul(argv[5], NULL, 10));
     printf("ready\n");
-    if (mq_send(q, (const char *)m.bytes, len, 0) != 0) { perror("mq_send"); return 1; }
+    if (mq_send(q, (const char *)m.bytes, len, 0) != 0) {
+      perror("mq_send");
+      return 1;
+    }
     printf("sent\n");
     return 0;
   }
 
   if (strcmp(cmd, "sem-wait") == 0) {
     sem_t *s = sem_open(argv[2], 0);
-    if (s == SEM_FAILED) { perror("sem_open"); return 1; }
+    if (s == SEM_FAILED) {
+      perror("sem_open");
+      return 1;
+    }
     printf("ready\n");
-    if (sem_wait(s) != 0) { perror("sem_wait"); return 1; }
+    if (sem_wait(s) != 0) {
+      perror("sem_wait");
+      return 1;
+    }
     printf("took\n");
     return 0;
   }
@@ -116,7 +150,10 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "semop") == 0) {
     if (argc < 5) return 2;
     int id = semget((key_t)strtol(argv[2], NULL, 10), 0, 0);
-    if (id < 0) { perror("semget"); return 1; }
+    if (id < 0) {
+      perror("semget");
+      return 1;
+    }
     short flags = strcmp(argv[3], "undo") == 0 ? SEM_UNDO : 0;
     struct sembuf ops[16];
     int n = 0;
@@ -127,7 +164,10 @@ int main(int argc, char **argv) {
       ops[n].sem_flg = flags;
     }
     printf("ready\n");
-    if (semop(id, ops, (size_t)n) != 0) { perror("semop"); return 1; }
+    if (semop(id, ops, (size_t)n) != 0) {
+      perror("semop");
+      return 1;
+    }
     printf("done\n");
     hold();
   }
@@ -151,7 +191,10 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "cond-wait") == 0 && argc >= 5) {
     ipckit_mutex_t *mutex = (ipckit_mutex_t *)(base + offset);
     ipckit_cond_t *cond = (ipckit_cond_t *)(base + strtoul(argv[4], NULL, 10));
-    if (ipckit_mutex_lock(mutex, -1) != IPCKIT_OK) { printf("lock failed\n"); return 1; }
+    if (ipckit_mutex_lock(mutex, -1) != IPCKIT_OK) {
+      printf("lock failed\n");
+      return 1;
+    }
     printf("ready\n");
     int rc = ipckit_cond_wait(cond, mutex, -1);
     printf("%s\n", result_name(rc));

@@ -10,11 +10,19 @@
 
 static uint32_t fnv1a(const unsigned char *p, size_t n) {
   uint32_t h = 2166136261u;
-  for (size_t i = 0; i < n; i++) { h ^= p[i]; h *= 16777619u; }
+  for (size_t i = 0; i < n; i++) {
+    h ^= p[i];
+    h *= 16777619u;
+  }
   return h;
 }
 
-static void put32(unsigned char *p, uint32_t v) { p[0] = v; p[1] = v >> 8; p[2] = v >> 16; p[3] = v >> 24; }
+static void put32(unsigned char *p, uint32_t v) {
+  p[0] = v;
+  p[1] = v >> 8;
+  p[2] = v >> 16;
+  p[3] = v >> 24;
+}
 static uint32_t get32(const unsigned char *p) { return p[0] | (p[1] << 8) | (p[2] << 16) | ((uint32_t)p[3] << 24); }
 
 static size_t body_length(uint32_t seq, uint32_t max_body) { return seq == 0 ? max_body : (seq * 37u) % (max_body + 1u); }
@@ -32,14 +40,26 @@ static size_t make_message(unsigned char *out, uint32_t producer, uint32_t seq, 
 
 /* Checks a received message; returns 0 if intact, else prints why. */
 static int check_message(const unsigned char *m, size_t len, uint32_t *producer, uint32_t *seq) {
-  if (len < MQ_HEADER) { printf("short message (%zu bytes)\n", len); return 1; }
+  if (len < MQ_HEADER) {
+    printf("short message (%zu bytes)\n", len);
+    return 1;
+  }
   *producer = get32(m);
   *seq = get32(m + 4);
   uint32_t n = get32(m + 8);
-  if (n + MQ_HEADER != len) { printf("length mismatch: header %u, got %zu\n", n, len - MQ_HEADER); return 1; }
-  if (fnv1a(m + MQ_HEADER, n) != get32(m + 12)) { printf("checksum mismatch at producer %u seq %u\n", *producer, *seq); return 1; }
+  if (n + MQ_HEADER != len) {
+    printf("length mismatch: header %u, got %zu\n", n, len - MQ_HEADER);
+    return 1;
+  }
+  if (fnv1a(m + MQ_HEADER, n) != get32(m + 12)) {
+    printf("checksum mismatch at producer %u seq %u\n", *producer, *seq);
+    return 1;
+  }
   for (uint32_t i = 0; i < n; i++) {
-    if (m[MQ_HEADER + i] != (unsigned char)((*seq * 7u + *producer * 13u + i) & 0xffu)) { printf("body mismatch at %u\n", i); return 1; }
+    if (m[MQ_HEADER + i] != (unsigned char)((*seq * 7u + *producer * 13u + i) & 0xffu)) {
+      printf("body mismatch at %u\n", i);
+      return 1;
+    }
   }
   return 0;
 }

@@ -37,12 +37,12 @@ int mq_timedsend(mqd_t mqdes, const char* msg, size_t len, unsigned prio, const 
 
 ssize_t mq_receive(mqd_t mqdes, char* msg, size_t len, unsigned* prio) {
   refuse("mq_receive", msg);
-  return ((ssize_t (*)(mqd_t, char*, size_t, unsigned*))real("mq_receive"))(mqdes, msg, len, prio);
+  return ((ssize_t(*)(mqd_t, char*, size_t, unsigned*))real("mq_receive"))(mqdes, msg, len, prio);
 }
 
 ssize_t mq_timedreceive(mqd_t mqdes, char* msg, size_t len, unsigned* prio, const struct timespec* timeout) {
   refuse("mq_timedreceive", msg);
-  return ((ssize_t (*)(mqd_t, char*, size_t, unsigned*, const struct timespec*))real("mq_timedreceive"))(mqdes, msg, len, prio, timeout);
+  return ((ssize_t(*)(mqd_t, char*, size_t, unsigned*, const struct timespec*))real("mq_timedreceive"))(mqdes, msg, len, prio, timeout);
 }
 
 int msgsnd(int id, const void* msg, size_t len, int flags) {
@@ -52,5 +52,5 @@ int msgsnd(int id, const void* msg, size_t len, int flags) {
 
 ssize_t msgrcv(int id, void* msg, size_t len, long type, int flags) {
   refuse("msgrcv", msg);
-  return ((ssize_t (*)(int, void*, size_t, long, int))real("msgrcv"))(id, msg, len, type, flags);
+  return ((ssize_t(*)(int, void*, size_t, long, int))real("msgrcv"))(id, msg, len, type, flags);
 }

@@ -10,14 +10,26 @@
 #include <sys/stat.h>
 
 int main(int argc, char **argv) {
-  if (argc != 3) { fprintf(stderr, "usage: sem_create NAME VALUE\n"); return 2; }
+  if (argc != 3) {
+    fprintf(stderr, "usage: sem_create NAME VALUE\n");
+    return 2;
+  }
   sem_t *sem = sem_open(argv[1], O_CREAT | O_EXCL, 0600, (unsigned)strtoul(argv[2], NULL, 10));
-  if (sem == SEM_FAILED) { perror("sem_open"); return 1; }
+  if (sem == SEM_FAILED) {
+    perror("sem_open");
+    return 1;
+  }
   char path[300];
   snprintf(path, sizeof path, "/dev/shm/sem.%s", argv[1] + 1);
   struct stat st;
-  if (stat(path, &st) != 0) { perror("stat"); return 1; }
-  if (sem_close(sem) != 0) { perror("sem_close"); return 1; }
+  if (stat(path, &st) != 0) {
+    perror("stat");
+    return 1;
+  }
+  if (sem_close(sem) != 0) {
+    perror("sem_close");
+    return 1;
+  }
   printf("created %lld\n", (long long)st.st_size);
   return 0;
 }

@@ -23,10 +23,19 @@ int main(int argc, char **argv) {
   unsigned seed = (unsigned)strtoul(argv[4], NULL, 10);
   if (strcmp(argv[1], "create") == 0) {
     int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
-    if (fd < 0) { perror("shm_open"); return 1; }
-    if (ftruncate(fd, (off_t)size) != 0) { perror("ftruncate"); return 1; }
+    if (fd < 0) {
+      perror("shm_open");
+      return 1;
+    }
+    if (ftruncate(fd, (off_t)size) != 0) {
+      perror("ftruncate");
+      return 1;
+    }
     unsigned char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (p == MAP_FAILED) { perror("mmap"); return 1; }
+    if (p == MAP_FAILED) {
+      perror("mmap");
+      return 1;
+    }
     for (size_t i = 0; i < size; i++) p[i] = pattern(i, seed);
     munmap(p, size);
     close(fd);
@@ -35,15 +44,24 @@ int main(int argc, char **argv) {
   }
   if (strcmp(argv[1], "check") == 0) {
     int fd = shm_open(name, O_RDONLY, 0);
-    if (fd < 0) { perror("shm_open"); return 1; }
+    if (fd < 0) {
+      perror("shm_open");
+      return 1;
+    }
     struct stat st;
-    if (fstat(fd, &st) != 0) { perror("fstat"); return 1; }
+    if (fstat(fd, &st) != 0) {
+      perror("fstat");
+      return 1;
+    }
     if ((size_t)st.st_size != size) {
       printf("size mismatch: %lld != %zu\n", (long long)st.st_size, size);
       return 1;
     }
     unsigned char *p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
-    if (p == MAP_FAILED) { perror("mmap"); return 1; }
+    if (p == MAP_FAILED) {
+      perror("mmap");
+      return 1;
+    }
     for (size_t i = 0; i < size; i++) {
       if (p[i] != pattern(i, seed)) {
         printf("byte %zu: %u != %u\n", i, p[i], pattern(i, seed));

@@ -21,11 +21,17 @@
 
 static unsigned char *map(const char *name) {
   int fd = shm_open(name, O_RDWR, 0);
-  if (fd < 0) { perror("shm_open"); exit(1); }
+  if (fd < 0) {
+    perror("shm_open");
+    exit(1);
+  }
   struct stat st;
   fstat(fd, &st);
   unsigned char *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (p == MAP_FAILED) { perror("mmap"); exit(1); }
+  if (p == MAP_FAILED) {
+    perror("mmap");
+    exit(1);
+  }
   close(fd);
   return p;
 }
@@ -45,7 +51,10 @@ static void futex_unlock(volatile uint32_t *w) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 4) { fprintf(stderr, "usage\n"); return 2; }
+  if (argc < 4) {
+    fprintf(stderr, "usage\n");
+    return 2;
+  }
   const char *cmd = argv[1];
   unsigned char *base = map(argv[2]);
   size_t a = strtoul(argv[3], NULL, 10);
@@ -60,7 +69,10 @@ int main(int argc, char **argv) {
       } else {
         int rc = ipckit_mutex_lock((ipckit_mutex_t *)(base + a), -1);
         if (rc == IPCKIT_OWNER_DIED) ipckit_mutex_consistent((ipckit_mutex_t *)(base + a));
-        else if (rc != IPCKIT_OK) { printf("lock failed %d\n", rc); return 1; }
+        else if (rc != IPCKIT_OK) {
+          printf("lock failed %d\n", rc);
+          return 1;
+        }
       }
       uint32_t v = *counter; /* a plain read-modify-write: only the lock keeps it exact */
       *counter = v + 1;
@@ -77,9 +89,14 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "mutex-lock") == 0) {
     int rc = ipckit_mutex_lock((ipckit_mutex_t *)(base + a), 5000);
-    if (rc == IPCKIT_OWNER_DIED) { printf("owner-died\n"); ipckit_mutex_consistent((ipckit_mutex_t *)(base + a)); }
-    else if (rc == IPCKIT_OK) printf("ok\n");
-    else { printf("error %d\n", rc); return 1; }
+    if (rc == IPCKIT_OWNER_DIED) {
+      printf("owner-died\n");
+      ipckit_mutex_consistent((ipckit_mutex_t *)(base + a));
+    } else if (rc == IPCKIT_OK) printf("ok\n");
+    else {
+      printf("error %d\n", rc);
+      return 1;
+    }
     ipckit_mutex_unlock((ipckit_mutex_t *)(base + a));
     return 0;
   }
@@ -102,7 +119,10 @@ int main(int argc, char **argv) {
     if (cmd[5] == 'w') {
       printf("ready\n");
       while (*flag == 0) {
-        if (ipckit_cond_wait(c, m, 10000) == IPCKIT_TIMED_OUT) { printf("timed-out\n"); return 1; }
+        if (ipckit_cond_wait(c, m, 10000) == IPCKIT_TIMED_OUT) {
+          printf("timed-out\n");
+          return 1;
+        }
       }
       printf("flag %d\n", *flag);
     } else {
@@ -116,7 +136,10 @@ int main(int argc, char **argv) {
     long rounds = strtol(argv[4], NULL, 10), serial = 0;
     for (long i = 0; i < rounds; i++) {
       int rc = ipckit_barrier_wait((ipckit_barrier_t *)(base + a), 10000);
-      if (rc == IPCKIT_TIMED_OUT) { printf("timed-out\n"); return 1; }
+      if (rc == IPCKIT_TIMED_OUT) {
+        printf("timed-out\n");
+        return 1;
+      }
       if (rc == IPCKIT_SERIAL) serial++;
     }
     printf("serial %ld\n", serial);

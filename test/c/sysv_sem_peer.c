@@ -16,23 +16,38 @@
 #include <unistd.h>
 
 static int op(int id, unsigned short index, short delta, short flags) {
-  struct sembuf b = { index, delta, flags };
+  struct sembuf b = {index, delta, flags};
   while (semop(id, &b, 1) != 0) {
-    if (errno != EINTR) { perror("semop"); return -1; }
+    if (errno != EINTR) {
+      perror("semop");
+      return -1;
+    }
   }
   return 0;
 }
 
 int main(int argc, char **argv) {
-  if (argc < 4) { fprintf(stderr, "usage\n"); return 2; }
+  if (argc < 4) {
+    fprintf(stderr, "usage\n");
+    return 2;
+  }
   key_t key = (key_t)strtol(argv[2], NULL, 10);
   int id = semget(key, 0, 0);
-  if (id < 0) { perror("semget"); return 1; }
+  if (id < 0) {
+    perror("semget");
+    return 1;
+  }
   if (strcmp(argv[1], "count") == 0 && argc == 5) {
     int fd = shm_open(argv[3], O_RDWR, 0);
-    if (fd < 0) { perror("shm_open"); return 1; }
+    if (fd < 0) {
+      perror("shm_open");
+      return 1;
+    }
     volatile int32_t *counter = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (counter == MAP_FAILED) { perror("mmap"); return 1; }
+    if (counter == MAP_FAILED) {
+      perror("mmap");
+      return 1;
+    }
     close(fd);
     long n = strtol(argv[4], NULL, 10);
     for (long i = 0; i < n; i++) {

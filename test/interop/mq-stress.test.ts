@@ -17,7 +17,10 @@ const MAX_BODY = 300;
 
 function consumer(kind: string, target: string): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(fixtures, 'mq-peer.js'), kind, 'consume', target], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 150_000 });
+    const child = spawn(process.execPath, [path.join(fixtures, 'mq-peer.js'), kind, 'consume', target], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 150_000,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -31,9 +34,17 @@ async function stress(kind: 'sysv' | 'posix', target: string, sendStop: () => Pr
   const consumers = Array.from({ length: CONSUMERS }, () => consumer(kind, target));
   const producers = [
     ...NODE_PRODUCERS.map((id) =>
-      run(process.execPath, ['--expose-gc', path.join(fixtures, 'mq-peer.js'), kind, 'send', target, String(PER_PRODUCER), String(MAX_BODY), String(id)], { timeout: 150_000 }),
+      run(
+        process.execPath,
+        ['--expose-gc', path.join(fixtures, 'mq-peer.js'), kind, 'send', target, String(PER_PRODUCER), String(MAX_BODY), String(id)],
+        { timeout: 150_000 },
+      ),
     ),
-    run(compileC(kind === 'sysv' ? 'sysv_mq_peer.c' : 'posix_mq_peer.c'), ['send', target, String(PER_PRODUCER), String(MAX_BODY), String(C_PRODUCER)], { timeout: 150_000 }),
+    run(
+      compileC(kind === 'sysv' ? 'sysv_mq_peer.c' : 'posix_mq_peer.c'),
+      ['send', target, String(PER_PRODUCER), String(MAX_BODY), String(C_PRODUCER)],
+      { timeout: 150_000 },
+    ),
   ];
   for (const result of await Promise.all(producers)) {
     expect(result.stderr).toBe('');

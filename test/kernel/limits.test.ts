@@ -134,7 +134,7 @@ describe('POSIX message queues', () => {
     expect(tooLarge).toMatchObject({ code: 'EINVAL', limit: { name: '/proc/sys/fs/mqueue/msgsize_max', value: msgsizeMax } });
   });
 
-  test('a message over the queue\'s messageSize names mq_msgsize', async () => {
+  test("a message over the queue's messageSize names mq_msgsize", async () => {
     const name = uniqueName('lim-msgsize');
     names.push(name);
     const q = PosixMessageQueue.create(name, { maxMessages: 1, messageSize: 8 });
@@ -147,7 +147,7 @@ describe('POSIX message queues', () => {
     }
   });
 
-  test('RLIMIT_MSGQUEUE: EMFILE carries the process\'s own soft limit', async () => {
+  test("RLIMIT_MSGQUEUE: EMFILE carries the process's own soft limit", async () => {
     const script = `
       const { PosixMessageQueue } = require(${JSON.stringify(packageRoot)});
       const name = ${JSON.stringify(uniqueName('lim-rlimit'))};
@@ -185,7 +185,9 @@ async function inNamespace(setup: string, script: string, root = packageRoot, us
     const error = await inNamespace('echo 3 > /proc/sys/kernel/msgmni', 'ipckit.SysVMessageQueue.create(0x4c1a0000 + made.length)');
     expect(error.made).toBe(3);
     expect(error).toMatchObject({ code: 'ENOSPC', syscall: 'msgget', path: '0x4c1a0003', limit: { name: '/proc/sys/kernel/msgmni', value: 3 } });
-    expect(error.message).toBe("ENOSPC: no space left on device, msgget '0x4c1a0003' (the system's limit of queues, /proc/sys/kernel/msgmni = 3, is reached)");
+    expect(error.message).toBe(
+      "ENOSPC: no space left on device, msgget '0x4c1a0003' (the system's limit of queues, /proc/sys/kernel/msgmni = 3, is reached)",
+    );
   });
 
   test('SEMMNI and SEMMNS: semget ENOSPC says which of the two is reached', async () => {
@@ -202,9 +204,19 @@ async function inNamespace(setup: string, script: string, root = packageRoot, us
     // CAP_SYS_RESOURCE passes queues_max: the queues are made as `nobody`.
     const stage = stagePackage();
     try {
-      const error = await inNamespace('echo 2 > /proc/sys/fs/mqueue/queues_max', "ipckit.PosixMessageQueue.create('/lim-' + made.length, { maxMessages: 1, messageSize: 8 })", stage, 65534);
+      const error = await inNamespace(
+        'echo 2 > /proc/sys/fs/mqueue/queues_max',
+        "ipckit.PosixMessageQueue.create('/lim-' + made.length, { maxMessages: 1, messageSize: 8 })",
+        stage,
+        65534,
+      );
       expect(error.made).toBe(2);
-      expect(error).toMatchObject({ code: 'ENOSPC', syscall: 'mq_open', path: '/lim-2', limit: { name: '/proc/sys/fs/mqueue/queues_max', value: 2 } });
+      expect(error).toMatchObject({
+        code: 'ENOSPC',
+        syscall: 'mq_open',
+        path: '/lim-2',
+        limit: { name: '/proc/sys/fs/mqueue/queues_max', value: 2 },
+      });
     } finally {
       fs.rmSync(stage, { recursive: true, force: true });
     }

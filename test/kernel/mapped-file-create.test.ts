@@ -143,7 +143,10 @@ describe('MappedFile.openOrCreate', () => {
     const existing = newPath();
     fs.writeFileSync(existing, Buffer.alloc(4096, 1));
     const missing = newPath();
-    for (const [file, created, size] of [[existing, false, 4096], [missing, true, 8192]] as const) {
+    for (const [file, created, size] of [
+      [existing, false, 4096],
+      [missing, true, 8192],
+    ] as const) {
       using mapped = MappedFile.openOrCreate(file, { size: 8192, readOnly: true });
       expect([mapped.created, mapped.readOnly, mapped.size]).toEqual([created, true, size]);
       const before = fs.readFileSync(file);

@@ -28,7 +28,10 @@ test('another process sees writes through the mapping and the mapping sees its w
   fs.writeFileSync(file, Buffer.alloc(8192));
   using mapped = MappedFile.open(file);
   mapped.view(Uint32Array)[0] = 0xdeadbeef;
-  const read = await run(process.execPath, ['-e', `const b=require('fs').readFileSync(${JSON.stringify(file)}); console.log(b.readUInt32LE(0).toString(16)); require('fs').writeFileSync(${JSON.stringify(file)}, Buffer.from('zz'), { flag: 'r+' })`]);
+  const read = await run(process.execPath, [
+    '-e',
+    `const b=require('fs').readFileSync(${JSON.stringify(file)}); console.log(b.readUInt32LE(0).toString(16)); require('fs').writeFileSync(${JSON.stringify(file)}, Buffer.from('zz'), { flag: 'r+' })`,
+  ]);
   expect(read.stdout).toBe('deadbeef\n');
   expect(mapped.buffer.toString('latin1', 0, 2)).toBe('zz');
 });

@@ -9,7 +9,10 @@ test('empty messages round-trip through every send and receive path, with no NUL
   const name = uniqueName('empty');
   const key = sysvKey();
   try {
-    const result = await runNode('empty-messages.js', [name, String(key)], { env: { ...process.env, LD_PRELOAD: preloadWith(guard) }, timeout: 30000 });
+    const result = await runNode('empty-messages.js', [name, String(key)], {
+      env: { ...process.env, LD_PRELOAD: preloadWith(guard) },
+      timeout: 30000,
+    });
     expect(result).toMatchObject({ code: 0, signal: null, stderr: '' });
     const lengths = JSON.parse(result.stdout) as { posix: number[]; sysv: number[] };
     expect(lengths.posix).toEqual([...Array(12).fill(0), 0, 1, 0]);

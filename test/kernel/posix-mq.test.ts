@@ -20,7 +20,13 @@ function fresh(options?: Parameters<typeof PosixMessageQueue.create>[1]): PosixM
   return queue;
 }
 const text = (m: { data: Buffer } | null) => m?.data.toString();
-const rejection = (promise: Promise<unknown>) => promise.then(() => { throw new Error('expected a rejection'); }, (error) => error as NodeJS.ErrnoException & { limit?: { name: string; value: number } });
+const rejection = (promise: Promise<unknown>) =>
+  promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (error) => error as NodeJS.ErrnoException & { limit?: { name: string; value: number } },
+  );
 
 describe('create / open / openOrCreate / unlink', () => {
   test('create is exclusive with the attributes asked; open and openOrCreate find the same queue', () => {
@@ -65,7 +71,11 @@ describe('create / open / openOrCreate / unlink', () => {
 describe('kernel limits', () => {
   test('a queue over the hard limits is refused with EINVAL naming the limit', () => {
     const error = thrown(() => fresh({ maxMessages: 70000 })) as NodeJS.ErrnoException & { limit?: unknown };
-    expect(error).toMatchObject({ code: 'EINVAL', syscall: 'mq_open', limit: { name: '/proc/sys/fs/mqueue/msg_max', value: posixQueueLimits().msgMax } });
+    expect(error).toMatchObject({
+      code: 'EINVAL',
+      syscall: 'mq_open',
+      limit: { name: '/proc/sys/fs/mqueue/msg_max', value: posixQueueLimits().msgMax },
+    });
     expect(error.message).toContain('msg_max');
     const big = thrown(() => fresh({ maxMessages: 1, messageSize: 32 * 1024 * 1024 })) as NodeJS.ErrnoException & { limit?: unknown };
     expect(big).toMatchObject({ code: 'EINVAL', limit: { name: '/proc/sys/fs/mqueue/msgsize_max' } });
@@ -82,7 +92,9 @@ describe('kernel limits', () => {
       expect(tooMany.message).toContain(`exceeds /proc/sys/fs/mqueue/msg_max = ${limits.msgMax}`);
       const tooLarge = JSON.parse((await runAsNobody(stage, 'mq-nobody.js', ['posix-create', name, '1', String(limits.msgsizeMax + 1)])).stdout);
       expect(tooLarge).toMatchObject({ code: 'EINVAL', limit: { name: '/proc/sys/fs/mqueue/msgsize_max', value: limits.msgsizeMax } });
-      const atLimit = JSON.parse((await runAsNobody(stage, 'mq-nobody.js', ['posix-create', name, String(limits.msgMax), String(limits.msgsizeMax)])).stdout);
+      const atLimit = JSON.parse(
+        (await runAsNobody(stage, 'mq-nobody.js', ['posix-create', name, String(limits.msgMax), String(limits.msgsizeMax)])).stdout,
+      );
       expect(atLimit).toEqual({ created: true });
       const filled = JSON.parse((await runAsNobody(stage, 'mq-nobody.js', ['posix-fill', name])).stdout);
       expect(filled.created).toBeGreaterThan(0);
@@ -137,10 +149,13 @@ describe('messages', () => {
   test('a receive waits on the event loop for a message another process sends', async () => {
     const q = fresh();
     const pending = q.receive();
-    const sender = await run(process.execPath, ['-e', `
+    const sender = await run(process.execPath, [
+      '-e',
+      `
       const { PosixMessageQueue } = require(${JSON.stringify(repoRoot)});
       setTimeout(() => PosixMessageQueue.open(${JSON.stringify(q.name)}).send('hi there', { priority: 4 }), 100);
-    `]);
+    `,
+    ]);
     expect(sender).toMatchObject({ code: 0, stderr: '' });
     expect(await pending).toEqual({ data: Buffer.from('hi there'), priority: 4 });
   });
@@ -192,7 +207,7 @@ describe('waiting: timeouts, aborts, close, ref', () => {
     expect((await rejection(q.send('x'))).code).toBe(ErrorCodes.CLOSED);
   });
 
-  test('a pending receive on an unref()\'d queue lets the process exit; a referenced one keeps it alive', async () => {
+  test("a pending receive on an unref()'d queue lets the process exit; a referenced one keeps it alive", async () => {
     const name = uniqueName('pmq-ref');
     const script = (unref: boolean) => `
       const { PosixMessageQueue } = require(${JSON.stringify(repoRoot)});

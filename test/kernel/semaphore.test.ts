@@ -35,7 +35,13 @@ const fresh = (initial = 0) => track(Semaphore.create(newName(), { initial }));
 /** The file glibc keeps a named semaphore in. */
 const semFile = (name: string) => `/dev/shm/sem.${name.replace(/^\//, '')}`;
 const fileMode = (name: string) => fs.statSync(semFile(name)).mode & 0o777;
-const rejection = (promise: Promise<unknown>) => promise.then(() => { throw new Error('expected a rejection'); }, (error) => error as NodeJS.ErrnoException);
+const rejection = (promise: Promise<unknown>) =>
+  promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (error) => error as NodeJS.ErrnoException,
+  );
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function withUmask<T>(mask: number, fn: () => T): T {
@@ -172,7 +178,11 @@ describe('post / tryWait / value / wait', () => {
     // The child runs on its own while this thread blocks (spawn returns once it is started). The
     // semaphore is 0 and only the child posts, once: when the child is gone and the value is
     // still 0, the unit waitSync took was the child's post.
-    const poster = spawn(process.execPath, ['-e', `setTimeout(() => { const s = require(${root}).Semaphore.open(${JSON.stringify(name)}); s.post(); s.close(); }, 300)`], { stdio: 'ignore' });
+    const poster = spawn(
+      process.execPath,
+      ['-e', `setTimeout(() => { const s = require(${root}).Semaphore.open(${JSON.stringify(name)}); s.post(); s.close(); }, 300)`],
+      { stdio: 'ignore' },
+    );
     const posterExit = once(poster, 'exit');
     sem.waitSync({ timeout: 20000 });
     expect(await posterExit).toEqual([0, null]);
@@ -225,7 +235,12 @@ describe('post / tryWait / value / wait', () => {
     let posted = 0;
     for (let round = 0; round < 300; round++) {
       const sem = Semaphore.open(name);
-      const waits = [sem.wait(), sem.wait()].map((w) => w.then(() => took++, (error) => expect(error.code).toBe(ErrorCodes.CLOSED)));
+      const waits = [sem.wait(), sem.wait()].map((w) =>
+        w.then(
+          () => took++,
+          (error) => expect(error.code).toBe(ErrorCodes.CLOSED),
+        ),
+      );
       if (round % 3 === 1) {
         const poster = Semaphore.open(name);
         poster.post();
@@ -276,7 +291,12 @@ describe('bad arguments', () => {
     ['a number', 42, 'ERR_INVALID_ARG_TYPE'],
     ['null', null, 'ERR_INVALID_ARG_TYPE'],
   ])('%s is refused before any syscall', (_label, name, code) => {
-    for (const call of [() => Semaphore.create(name as string), () => Semaphore.open(name as string), () => Semaphore.openOrCreate(name as string), () => Semaphore.unlink(name as string)]) {
+    for (const call of [
+      () => Semaphore.create(name as string),
+      () => Semaphore.open(name as string),
+      () => Semaphore.openOrCreate(name as string),
+      () => Semaphore.unlink(name as string),
+    ]) {
       expect(thrown(call).code).toBe(code);
     }
   });
@@ -288,7 +308,7 @@ describe('bad arguments', () => {
     expect(fs.existsSync(semFile(name))).toBe(true);
   });
 
-  test('bad options are refused with Node\'s codes and create nothing', async () => {
+  test("bad options are refused with Node's codes and create nothing", async () => {
     const name = newName();
     const cases: [unknown, string][] = [
       [{ initial: -1 }, 'ERR_OUT_OF_RANGE'],
@@ -342,7 +362,7 @@ describe('across users and process lifetime', () => {
     }
   });
 
-  test('a pending wait on an unref()\'d semaphore lets the process exit; a referenced one keeps it alive', async () => {
+  test("a pending wait on an unref()'d semaphore lets the process exit; a referenced one keeps it alive", async () => {
     const name = newName();
     track(Semaphore.create(name));
     // What the wait was doing when the process exited tells which: an unref()'d process exits
@@ -373,14 +393,26 @@ describe('across users and process lifetime', () => {
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout);
     // The worker's waitSync ended only after the post: nothing came from it before.
-    expect(report).toMatchObject({ mappedBefore: 1, syncMessagesBeforePost: 0, sync: 'took', syncExit: 0, mappedAfterClose: 0, mappedWhileWorkerWaits: 1, mappedAfterTerminate: 0, valueAfter: 1 });
+    expect(report).toMatchObject({
+      mappedBefore: 1,
+      syncMessagesBeforePost: 0,
+      sync: 'took',
+      syncExit: 0,
+      mappedAfterClose: 0,
+      mappedWhileWorkerWaits: 1,
+      mappedAfterTerminate: 0,
+      valueAfter: 1,
+    });
   });
 
   test('16 pending waits leave the libuv threadpool free: fs.readFile still completes', async () => {
     const name = newName();
     track(Semaphore.create(name));
     const dir = fs.mkdtempSync(path.join(scratchDir(), 'sem-threadpool-'));
-    const result = await runNode('threadpool-child.js', ['semaphore', dir, name], { env: { ...process.env, UV_THREADPOOL_SIZE: '4' }, timeout: 30000 });
+    const result = await runNode('threadpool-child.js', ['semaphore', dir, name], {
+      env: { ...process.env, UV_THREADPOOL_SIZE: '4' },
+      timeout: 30000,
+    });
     expect(result.stderr).toBe('');
     const report = JSON.parse(result.stdout);
     // The reads completed while all 16 waits were still pending.
@@ -414,7 +446,10 @@ describe('timeouts run on the monotonic clock', () => {
     // (the child exits with both codes, long before any hour) is the proof, with no bound on how
     // late they are. The kill timeout only guards against that hour.
     const before = Date.now();
-    const result = await runNode('named-sem-peer.js', ['monotonic', name, '300'], { env: { ...process.env, LD_PRELOAD: preloadWith(shim()) }, timeout: 50000 });
+    const result = await runNode('named-sem-peer.js', ['monotonic', name, '300'], {
+      env: { ...process.env, LD_PRELOAD: preloadWith(shim()) },
+      timeout: 50000,
+    });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout);

@@ -317,14 +317,19 @@ describe('argument and lifetime checks', () => {
     const mutex = Mutex.create(shm, 0);
     mutex.lockSync();
     const target = `/dev/shm/${name.slice(1)}`;
-    const openHere = () => fs.readdirSync('/proc/self/fd').filter((fd) => {
-      try {
-        return fs.readlinkSync(`/proc/self/fd/${fd}`) === target;
-      } catch {
-        return false;
-      }
-    }).length;
-    const mapped = () => fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((line) => line.endsWith(target)).length;
+    const openHere = () =>
+      fs.readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return fs.readlinkSync(`/proc/self/fd/${fd}`) === target;
+        } catch {
+          return false;
+        }
+      }).length;
+    const mapped = () =>
+      fs
+        .readFileSync('/proc/self/maps', 'utf8')
+        .split('\n')
+        .filter((line) => line.endsWith(target)).length;
     expect(openHere()).toBe(1);
     shm.close();
     expect(openHere()).toBe(0);
@@ -337,9 +342,18 @@ describe('argument and lifetime checks', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const ipckit = require('../../lib') as Record<string, unknown>;
     const classes = Object.entries(ipckit).filter(([key, value]) => typeof value === 'function' && /^[A-Z]/.test(key) && key !== 'IpcError');
-    expect(classes.map(([key]) => key).sort()).toEqual(
-      ['Barrier', 'Condition', 'MappedFile', 'Mapping', 'Mutex', 'PosixMessageQueue', 'Semaphore', 'SharedMemory', 'SysVMessageQueue', 'SysVSemaphoreSet'],
-    );
+    expect(classes.map(([key]) => key).sort()).toEqual([
+      'Barrier',
+      'Condition',
+      'MappedFile',
+      'Mapping',
+      'Mutex',
+      'PosixMessageQueue',
+      'Semaphore',
+      'SharedMemory',
+      'SysVMessageQueue',
+      'SysVSemaphoreSet',
+    ]);
     for (const [, Class] of classes) {
       // Arguments that would themselves throw when the constructor evaluates them (BigInt keys)
       // must not get that far.

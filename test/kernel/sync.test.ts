@@ -5,13 +5,19 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Barrier, Condition, ErrorCodes, Mutex, SharedMemory, wait, waitAsync, wake } from '../../lib';
-import { compileC, eventually, fixtures, kill, python, pythonDir, repoRoot, run, runNode, shmNames, thrown, type RunResult } from '../helpers';
+import { compileC, eventually, fixtures, python, pythonDir, repoRoot, run, runNode, shmNames, thrown, type RunResult } from '../helpers';
 import { spawn } from 'node:child_process';
 
 const newName = shmNames('sync');
 const cPeer = () => compileC('sync_peer.c', ['-D_GNU_SOURCE', '-I', path.join(repoRoot, 'native', 'include')]);
 const pythonPeer = path.join(pythonDir, 'sync_peer.py');
-const rejection = (promise: Promise<unknown>) => promise.then(() => { throw new Error('expected a rejection'); }, (error) => error as NodeJS.ErrnoException);
+const rejection = (promise: Promise<unknown>) =>
+  promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (error) => error as NodeJS.ErrnoException,
+  );
 
 // Offsets used throughout: a mutex, a condition, a barrier, words and a counter.
 const MUTEX = 0;
@@ -336,7 +342,11 @@ describe('Condition', () => {
     const flag = shm.view(Int32Array, FLAG, 1);
     expect(Condition.SIZE).toBe(32);
 
-    const nodeWaiter = await startPeer(process.execPath, [path.join(fixtures, 'sync-peer.js'), 'cond-wait', shm.name, String(MUTEX), String(COND), String(FLAG)], 'ready');
+    const nodeWaiter = await startPeer(
+      process.execPath,
+      [path.join(fixtures, 'sync-peer.js'), 'cond-wait', shm.name, String(MUTEX), String(COND), String(FLAG)],
+      'ready',
+    );
     // The waiter printed "ready" holding the mutex; the setter can only set the flag once the
     // waiter has released it inside wait(), so one notify is enough whatever the timing.
     const notified = await run(cPeer(), ['cond-set', shm.name, String(MUTEX), String(COND), String(FLAG), '7']);

@@ -21,13 +21,24 @@ afterEach(() => {
 
 const fresh = () => track(SysVMessageQueue.createPrivate());
 const text = (m: { data: Buffer } | null) => m?.data.toString();
-const rejection = (promise: Promise<unknown>) => promise.then(() => { throw new Error('expected a rejection'); }, (error) => error as NodeJS.ErrnoException);
+const rejection = (promise: Promise<unknown>) =>
+  promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (error) => error as NodeJS.ErrnoException,
+  );
 
 function kernelQueues(): { key: number; id: number; mode: number }[] {
-  return fs.readFileSync('/proc/sysvipc/msg', 'utf8').trim().split('\n').slice(1).map((line) => {
-    const [key, id, perms] = line.trim().split(/\s+/);
-    return { key: Number(key), id: Number(id), mode: Number.parseInt(perms, 8) & 0o777 };
-  });
+  return fs
+    .readFileSync('/proc/sysvipc/msg', 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => {
+      const [key, id, perms] = line.trim().split(/\s+/);
+      return { key: Number(key), id: Number(id), mode: Number.parseInt(perms, 8) & 0o777 };
+    });
 }
 
 describe('create / open / openOrCreate / createPrivate', () => {
@@ -81,14 +92,18 @@ describe('create / open / openOrCreate / createPrivate', () => {
     ['NaN', NaN, 'ERR_OUT_OF_RANGE'],
     ['a string', '1234', 'ERR_INVALID_ARG_TYPE'],
   ])('refuses a %s key before any syscall', (_label, key, code) => {
-    for (const call of [() => SysVMessageQueue.create(key as number), () => SysVMessageQueue.open(key as number), () => SysVMessageQueue.openOrCreate(key as number)]) {
+    for (const call of [
+      () => SysVMessageQueue.create(key as number),
+      () => SysVMessageQueue.open(key as number),
+      () => SysVMessageQueue.openOrCreate(key as number),
+    ]) {
       expect(thrown(call).code).toBe(code);
     }
   });
 });
 
 describe('messages', () => {
-  test('type selection is msgrcv\'s: zero the first, positive exactly, negative the lowest up to |type|', async () => {
+  test("type selection is msgrcv's: zero the first, positive exactly, negative the lowest up to |type|", async () => {
     const q = fresh();
     for (const type of [3, 1, 2, 5, 2]) await q.send(`type ${type}`, { type });
     expect(await q.receive({ type: 2 })).toEqual({ type: 2, data: Buffer.from('type 2') });
@@ -162,10 +177,13 @@ describe('messages', () => {
     const key = sysvKey();
     const q = track(SysVMessageQueue.create(key));
     const pending = q.receive({ type: 4 });
-    const sender = await run(process.execPath, ['-e', `
+    const sender = await run(process.execPath, [
+      '-e',
+      `
       const { SysVMessageQueue } = require(${JSON.stringify(repoRoot)});
       setTimeout(() => SysVMessageQueue.open(${key}).send('from another process', { type: 4 }), 100);
-    `]);
+    `,
+    ]);
     expect(sender).toMatchObject({ code: 0, stderr: '' });
     expect(await pending).toEqual({ type: 4, data: Buffer.from('from another process') });
   });
@@ -178,7 +196,16 @@ describe('stat, set, remove', () => {
     await q.send('abc');
     await q.send('defg');
     const stat = q.stat();
-    expect(stat).toMatchObject({ messages: 2, bytes: 7, mode: 0o600, lastSendPid: process.pid, lastReceivePid: 0, lastReceiveTime: null, uid: process.getuid!(), cuid: process.getuid!() });
+    expect(stat).toMatchObject({
+      messages: 2,
+      bytes: 7,
+      mode: 0o600,
+      lastSendPid: process.pid,
+      lastReceivePid: 0,
+      lastReceiveTime: null,
+      uid: process.getuid!(),
+      cuid: process.getuid!(),
+    });
     expect(stat.maxBytes).toBe(Number(fs.readFileSync('/proc/sys/kernel/msgmnb', 'utf8')));
     expect(stat.lastSendTime!.getTime()).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
     q.tryReceive();
@@ -300,7 +327,7 @@ describe('iteration', () => {
 });
 
 describe('bad arguments', () => {
-  test('are refused with Node\'s codes before any syscall', async () => {
+  test("are refused with Node's codes before any syscall", async () => {
     const q = fresh();
     expect((await rejection(q.send('x', { type: 0 }))).code).toBe('ERR_OUT_OF_RANGE');
     expect((await rejection(q.send('x', { type: 1.5 }))).code).toBe('ERR_OUT_OF_RANGE');
@@ -338,7 +365,7 @@ describe('across users and process lifetime', () => {
     }
   });
 
-  test('a pending receive on an unref()\'d queue lets the process exit; a referenced one keeps it alive', async () => {
+  test("a pending receive on an unref()'d queue lets the process exit; a referenced one keeps it alive", async () => {
     const script = (unref: boolean) => `
       const { SysVMessageQueue } = require(${JSON.stringify(repoRoot)});
       const q = SysVMessageQueue.createPrivate();

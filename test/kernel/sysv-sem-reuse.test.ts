@@ -15,7 +15,9 @@ test('every method of a handle whose id now names a larger set fails with EIDRM;
   const child = spawn(process.execPath, [path.join(fixtures, 'sem-reuse.js')], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const nextLine = async (): Promise<string> => {
     const { value, done } = await lines.next();
@@ -40,7 +42,7 @@ test('every method of a handle whose id now names a larger set fails with EIDRM;
       { label: 'getAll', ...stranger },
       { label: 'setAll', ...stranger },
       // The handle's own count still decides what setAll accepts.
-      { label: 'setAll of the other set\'s size', code: 'ERR_INVALID_ARG_VALUE' },
+      { label: "setAll of the other set's size", code: 'ERR_INVALID_ARG_VALUE' },
       { label: 'get 0', ...stranger },
       { label: 'get 1', ...stranger },
       { label: 'set', ...stranger },

@@ -20,17 +20,28 @@ afterEach(() => {
 });
 
 const fresh = (count = 1) => track(SysVSemaphoreSet.createPrivate({ count }));
-const rejection = (promise: Promise<unknown>) => promise.then(() => { throw new Error('expected a rejection'); }, (error) => error as NodeJS.ErrnoException);
+const rejection = (promise: Promise<unknown>) =>
+  promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (error) => error as NodeJS.ErrnoException,
+  );
 const packageDir = JSON.stringify(repoRoot);
 const [SEMMSL, , SEMOPM] = fs.readFileSync('/proc/sys/kernel/sem', 'utf8').trim().split(/\s+/).map(Number);
 const P = (index = 0, extra: Partial<SemaphoreOp> = {}): SemaphoreOp => ({ index, delta: -1, ...extra });
 const V = (index = 0, extra: Partial<SemaphoreOp> = {}): SemaphoreOp => ({ index, delta: 1, ...extra });
 
 function kernelSets(): { key: number; id: number; mode: number; count: number }[] {
-  return fs.readFileSync('/proc/sysvipc/sem', 'utf8').trim().split('\n').slice(1).map((line) => {
-    const [key, id, perms, nsems] = line.trim().split(/\s+/);
-    return { key: Number(key), id: Number(id), mode: Number.parseInt(perms, 8) & 0o777, count: Number(nsems) };
-  });
+  return fs
+    .readFileSync('/proc/sysvipc/sem', 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => {
+      const [key, id, perms, nsems] = line.trim().split(/\s+/);
+      return { key: Number(key), id: Number(id), mode: Number.parseInt(perms, 8) & 0o777, count: Number(nsems) };
+    });
 }
 
 /** Resolves once the kernel counts `n` waiters for an increase (or for zero) on semaphore `index`. */
@@ -41,7 +52,13 @@ function waitersReach(set: SysVSemaphoreSet, index: number, n: number, kind: 'fo
 /** Whether a promise is still pending after a moment. */
 async function pending(promise: Promise<unknown>, ms = 50): Promise<boolean> {
   const marker = Symbol('pending');
-  const result = await Promise.race([promise.then(() => 'settled', () => 'settled'), new Promise((resolve) => setTimeout(() => resolve(marker), ms))]);
+  const result = await Promise.race([
+    promise.then(
+      () => 'settled',
+      () => 'settled',
+    ),
+    new Promise((resolve) => setTimeout(() => resolve(marker), ms)),
+  ]);
   return result === marker;
 }
 
@@ -109,7 +126,7 @@ describe('create / open / openOrCreate / createPrivate', () => {
 });
 
 describe('values and stat', () => {
-  test('get / set / getAll / setAll read and write the kernel\'s values', () => {
+  test("get / set / getAll / setAll read and write the kernel's values", () => {
     const set = fresh(3);
     set.set(1, 7);
     expect(set.get(1)).toBe(7);
@@ -128,7 +145,15 @@ describe('values and stat', () => {
     const before = Math.floor(Date.now() / 1000) * 1000;
     const set = fresh(2);
     let stat = set.stat();
-    expect(stat).toMatchObject({ count: 2, mode: 0o600, uid: process.getuid!(), gid: process.getgid!(), cuid: process.getuid!(), cgid: process.getgid!(), lastOpTime: null });
+    expect(stat).toMatchObject({
+      count: 2,
+      mode: 0o600,
+      uid: process.getuid!(),
+      gid: process.getgid!(),
+      cuid: process.getuid!(),
+      cgid: process.getgid!(),
+      lastOpTime: null,
+    });
     expect(stat.changeTime!.getTime()).toBeGreaterThanOrEqual(before);
     expect(stat.waiters).toEqual([
       { index: 0, forIncrease: 0, forZero: 0, lastPid: 0 },
@@ -226,10 +251,13 @@ describe('operations', () => {
     const key = sysvKey();
     const set = track(SysVSemaphoreSet.create(key, { count: 2 }));
     const waiting = set.op([P(1)]);
-    const poster = await run(process.execPath, ['-e', `
+    const poster = await run(process.execPath, [
+      '-e',
+      `
       const { SysVSemaphoreSet } = require(${packageDir});
       setTimeout(() => SysVSemaphoreSet.open(${key}).op([{ index: 1, delta: 1 }]), 100);
-    `]);
+    `,
+    ]);
     expect(poster).toMatchObject({ code: 0, stderr: '' });
     await waiting;
     expect(set.getAll()).toEqual([0, 0]);
@@ -252,10 +280,13 @@ describe('operations', () => {
     // operator is this process, and the value is back at 0 once the child is gone.
     const key = sysvKey();
     const shared = track(SysVSemaphoreSet.create(key, { count: 1 }));
-    const poster = run(process.execPath, ['-e', `
+    const poster = run(process.execPath, [
+      '-e',
+      `
       const { SysVSemaphoreSet } = require(${packageDir});
       setTimeout(() => SysVSemaphoreSet.open(${key}).tryOp([{ index: 0, delta: 1 }]), 150);
-    `]);
+    `,
+    ]);
     expect(shared.get(0)).toBe(0);
     shared.opSync([P()], { timeout: 10000 });
     expect(shared.stat().waiters[0].lastPid).toBe(process.pid);
@@ -368,7 +399,7 @@ describe('waiting: timeouts, aborts, close, removal', () => {
 });
 
 describe('bad arguments', () => {
-  test('are refused with Node\'s codes before any syscall', async () => {
+  test("are refused with Node's codes before any syscall", async () => {
     const set = fresh(2);
     set.set(0, 3);
     const cases: [unknown, string][] = [
@@ -437,7 +468,7 @@ describe('across users and process lifetime', () => {
     }
   });
 
-  test('a pending op on an unref()\'d set lets the process exit; a referenced one keeps it alive', async () => {
+  test("a pending op on an unref()'d set lets the process exit; a referenced one keeps it alive", async () => {
     // What the op was doing when the process exited tells which: an unref()'d process exits with
     // the op still pending (it would only settle at its timeout), a referenced one only once the
     // op has timed out. No clock involved.

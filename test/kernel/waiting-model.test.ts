@@ -168,10 +168,12 @@ describe.each(cases)('$name', ({ start, timedOut }) => {
     const { wait, done } = await start(60_000, controller.signal);
     try {
       let settled = false;
-      const outcome = wait.then(
-        () => 'resolved',
-        (error) => (error as { code?: string }).code,
-      ).finally(() => (settled = true));
+      const outcome = wait
+        .then(
+          () => 'resolved',
+          (error) => (error as { code?: string }).code,
+        )
+        .finally(() => (settled = true));
       await new Promise((resolve) => setTimeout(resolve, 20));
       expect(settled).toBe(false);
       controller.abort();

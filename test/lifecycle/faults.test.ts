@@ -13,7 +13,19 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { Barrier, Condition, ErrorCodes, Mutex, PosixMessageQueue, Semaphore, SharedMemory, SysVMessageQueue, SysVSemaphoreSet, wake, waitAsync } from '../../lib';
+import {
+  Barrier,
+  Condition,
+  ErrorCodes,
+  Mutex,
+  PosixMessageQueue,
+  Semaphore,
+  SharedMemory,
+  SysVMessageQueue,
+  SysVSemaphoreSet,
+  wake,
+  waitAsync,
+} from '../../lib';
 import { callsOf, compileC, eventually, fixtures, kill, repoRoot, shmNames, sleepingOn, sysvKey, thrown, uniqueName } from '../helpers';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -25,7 +37,13 @@ const { makeMessage, checkMessage } = require('../fixtures/mq-message') as {
 const newShmName = shmNames('fault');
 const cPeer = () => compileC('fault_peer.c', ['-D_GNU_SOURCE', '-I', path.join(repoRoot, 'native', 'include')]);
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const rejection = (promise: Promise<unknown>) => promise.then(() => { throw new Error('expected a rejection'); }, (error) => error as NodeJS.ErrnoException);
+const rejection = (promise: Promise<unknown>) =>
+  promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (error) => error as NodeJS.ErrnoException,
+  );
 
 // x86_64 system call numbers, as /proc/PID/task/TID/syscall reports them.
 const SYS = { semop: 65, msgsnd: 69, msgrcv: 70, futex: 202, semtimedop: 220, mqTimedSend: 242, mqTimedReceive: 243 } as const;
@@ -49,26 +67,38 @@ afterEach(async () => {
 function sysvQueue(): SysVMessageQueue {
   const queue = SysVMessageQueue.create(sysvKey());
   const { id } = queue;
-  cleanups.push(() => spawnSync('ipcrm', ['-q', String(id)], { stdio: 'ignore' }), () => queue.close());
+  cleanups.push(
+    () => spawnSync('ipcrm', ['-q', String(id)], { stdio: 'ignore' }),
+    () => queue.close(),
+  );
   return queue;
 }
 
 function posixQueue(options: { maxMessages: number; messageSize: number }): PosixMessageQueue {
   const queue = PosixMessageQueue.create(uniqueName('fault-mq'), options);
-  cleanups.push(() => PosixMessageQueue.unlink(queue.name), () => queue.close());
+  cleanups.push(
+    () => PosixMessageQueue.unlink(queue.name),
+    () => queue.close(),
+  );
   return queue;
 }
 
 function semaphore(initial: number): Semaphore {
   const sem = Semaphore.create(uniqueName('fault-sem'), { initial });
-  cleanups.push(() => Semaphore.unlink(sem.name), () => sem.close());
+  cleanups.push(
+    () => Semaphore.unlink(sem.name),
+    () => sem.close(),
+  );
   return sem;
 }
 
 function semaphoreSet(count: number): SysVSemaphoreSet {
   const set = SysVSemaphoreSet.create(sysvKey(), { count });
   const { id } = set;
-  cleanups.push(() => spawnSync('ipcrm', ['-s', String(id)], { stdio: 'ignore' }), () => set.close());
+  cleanups.push(
+    () => spawnSync('ipcrm', ['-s', String(id)], { stdio: 'ignore' }),
+    () => set.close(),
+  );
   return set;
 }
 
@@ -110,7 +140,9 @@ async function startPeer(kind: 'node' | 'c', ...args: (string | number)[]): Prom
     for (const listener of listeners) listener();
   });
   child.stderr!.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  );
   const peer: Peer = {
     pid: child.pid!,
     output: () => stdout,
@@ -124,7 +156,9 @@ async function startPeer(kind: 'node' | 'c', ...args: (string | number)[]): Prom
         };
         listeners.add(check);
         check();
-        void exited.then(({ code, signal }) => reject(new Error(`${kind} peer ${args[0]} exited (${code ?? signal}) before "${line}": ${stdout}${stderr}`)));
+        void exited.then(({ code, signal }) =>
+          reject(new Error(`${kind} peer ${args[0]} exited (${code ?? signal}) before "${line}": ${stdout}${stderr}`)),
+        );
       }),
     exited,
     kill: () => kill(child),
@@ -168,7 +202,9 @@ function watching(pid: number, name: string, events: number): Promise<void> {
       .filter((fd) => link(fd) === 'anon_inode:[eventpoll]')
       .some((fd) => {
         const info = fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
-        return [...info.matchAll(/tfd:\s+(\d+) events:\s+([0-9a-f]+)/g)].some((m) => queueFds.includes(Number(m[1])) && (parseInt(m[2], 16) & events) === events);
+        return [...info.matchAll(/tfd:\s+(\d+) events:\s+([0-9a-f]+)/g)].some(
+          (m) => queueFds.includes(Number(m[1])) && (parseInt(m[2], 16) & events) === events,
+        );
       });
   });
 }
@@ -287,7 +323,11 @@ describe('Semaphore', () => {
   test('waiters killed mid-wait (Node wait(), Node waitSync(), C sem_wait) take no post: of two posts, one goes to the wait pending here and one stays in the value', async () => {
     const sem = semaphore(0);
     const pendingHere = sem.wait();
-    const peers = [await startPeer('node', 'sem-wait', sem.name, 'async'), await startPeer('node', 'sem-wait', sem.name, 'sync'), await startPeer('c', 'sem-wait', sem.name)];
+    const peers = [
+      await startPeer('node', 'sem-wait', sem.name, 'async'),
+      await startPeer('node', 'sem-wait', sem.name, 'sync'),
+      await startPeer('c', 'sem-wait', sem.name),
+    ];
     for (const peer of peers) await sleepingOn(peer.pid, semFile(sem.name), 0, 32);
     await sleepingOn(process.pid, semFile(sem.name), 0, 32);
     for (const peer of peers) await killWaiting(peer);
@@ -392,7 +432,11 @@ describe('wait / waitAsync / wake', () => {
     const index = WORD / 4;
     let settled = false;
     const pendingHere = waitAsync(words, index, 0, { spin: 0 }).then((r) => ((settled = true), r));
-    const peers = [await startPeer('node', 'futex-wait', shm.name, WORD, 0, 'async'), await startPeer('node', 'futex-wait', shm.name, WORD, 0, 'sync'), await startPeer('c', 'futex-wait', shm.name, WORD, 0)];
+    const peers = [
+      await startPeer('node', 'futex-wait', shm.name, WORD, 0, 'async'),
+      await startPeer('node', 'futex-wait', shm.name, WORD, 0, 'sync'),
+      await startPeer('c', 'futex-wait', shm.name, WORD, 0),
+    ];
     for (const peer of peers) await sleepingOn(peer.pid, shmFile(shm.name), WORD);
     await sleepingOn(process.pid, shmFile(shm.name), WORD);
     for (const peer of peers) await killWaiting(peer);
@@ -404,7 +448,10 @@ describe('wait / waitAsync / wake', () => {
 });
 
 /** Starts a worker thread that runs `body` with shm, mutex, cond, barrier and post (to the parent) in scope. */
-function worker(name: string, body: string): { messages: unknown[]; next: () => Promise<unknown>; post: (m: unknown) => void; done: Promise<number> } {
+function worker(
+  name: string,
+  body: string,
+): { messages: unknown[]; next: () => Promise<unknown>; post: (m: unknown) => void; done: Promise<number> } {
   const w = new Worker(
     `const { workerData, parentPort } = require('node:worker_threads');
      const { SharedMemory, Mutex, Condition, Barrier } = require(${JSON.stringify(repoRoot)});
@@ -456,7 +503,10 @@ describe('Mutex', () => {
     if (ownerDied) here.markConsistent();
     here.unlock();
     const exits = await Promise.all(lockers.map((l) => l.exited));
-    expect(exits).toEqual([{ code: 0, signal: null }, { code: 0, signal: null }]);
+    expect(exits).toEqual([
+      { code: 0, signal: null },
+      { code: 0, signal: null },
+    ]);
     const reports = [ownerDied ? 'owner-died' : 'locked', ...lockers.map((l) => l.output().split('\n')[1])];
     expect(reports.filter((r) => r === 'owner-died')).toHaveLength(1);
     expect(reports.filter((r) => r === 'locked')).toHaveLength(2);
@@ -469,7 +519,11 @@ describe('Mutex', () => {
     const shm = memory();
     const mutex = Mutex.create(shm, MUTEX);
     await mutex.lock();
-    const waiters = [await startPeer('node', 'mutex-lock', shm.name, MUTEX, 'async'), await startPeer('node', 'mutex-lock', shm.name, MUTEX, 'sync'), await startPeer('c', 'mutex-lock', shm.name, MUTEX)];
+    const waiters = [
+      await startPeer('node', 'mutex-lock', shm.name, MUTEX, 'async'),
+      await startPeer('node', 'mutex-lock', shm.name, MUTEX, 'sync'),
+      await startPeer('c', 'mutex-lock', shm.name, MUTEX),
+    ];
     for (const waiter of waiters) await sleepingOn(waiter.pid, shmFile(shm.name), MUTEX_WORD);
     for (const waiter of waiters) await killWaiting(waiter);
 
@@ -489,7 +543,11 @@ describe('Condition', () => {
     const shm = memory();
     Mutex.create(shm, MUTEX);
     Condition.create(shm, COND);
-    const peers = [await startPeer('node', 'cond-wait', shm.name, MUTEX, COND, 'async'), await startPeer('node', 'cond-wait', shm.name, MUTEX, COND, 'sync'), await startPeer('c', 'cond-wait', shm.name, MUTEX, COND)];
+    const peers = [
+      await startPeer('node', 'cond-wait', shm.name, MUTEX, COND, 'async'),
+      await startPeer('node', 'cond-wait', shm.name, MUTEX, COND, 'sync'),
+      await startPeer('c', 'cond-wait', shm.name, MUTEX, COND),
+    ];
     for (const peer of peers) await sleepingOn(peer.pid, shmFile(shm.name), COND_SEQ);
     const mine = open(shm.name);
     const mutex = Mutex.open(mine, MUTEX);
@@ -613,44 +671,47 @@ describe('Barrier', () => {
     ['a Node party in wait()', 'node', 'async'],
     ['a Node party in waitSync()', 'node', 'sync'],
     ['a C party', 'c', undefined],
-  ] as const)('%s killed while waiting: its arrival stays; survivors time out cleanly; the round completes with the others; the next needs everyone', async (_label, kind, how) => {
-    const shm = memory();
-    const barrier = Barrier.create(shm, BARRIER, 3);
-    const state = shm.view(Uint32Array, BARRIER_STATE, 1);
-    const arrived = () => state[0] & 0xffff;
-    const generation = () => state[0] >>> 16;
-    const victim = await startPeer(kind, 'barrier', shm.name, BARRIER, ...(how === undefined ? [] : [how]));
-    await sleepingOn(victim.pid, shmFile(shm.name), BARRIER_STATE);
-    await killWaiting(victim);
-    expect([generation(), arrived()]).toEqual([0, 1]);
+  ] as const)(
+    '%s killed while waiting: its arrival stays; survivors time out cleanly; the round completes with the others; the next needs everyone',
+    async (_label, kind, how) => {
+      const shm = memory();
+      const barrier = Barrier.create(shm, BARRIER, 3);
+      const state = shm.view(Uint32Array, BARRIER_STATE, 1);
+      const arrived = () => state[0] & 0xffff;
+      const generation = () => state[0] >>> 16;
+      const victim = await startPeer(kind, 'barrier', shm.name, BARRIER, ...(how === undefined ? [] : [how]));
+      await sleepingOn(victim.pid, shmFile(shm.name), BARRIER_STATE);
+      await killWaiting(victim);
+      expect([generation(), arrived()]).toEqual([0, 1]);
 
-    // Survivors: each times out, taking back its own arrival and no other.
-    expect((await rejection(barrier.wait({ timeout: 100 }))).code).toBe(ErrorCodes.TIMEOUT);
-    expect(thrown(() => barrier.waitSync({ timeout: 100 })).code).toBe(ErrorCodes.TIMEOUT);
-    expect([generation(), arrived()]).toEqual([0, 1]);
+      // Survivors: each times out, taking back its own arrival and no other.
+      expect((await rejection(barrier.wait({ timeout: 100 }))).code).toBe(ErrorCodes.TIMEOUT);
+      expect(thrown(() => barrier.waitSync({ timeout: 100 })).code).toBe(ErrorCodes.TIMEOUT);
+      expect([generation(), arrived()]).toEqual([0, 1]);
 
-    // The round the dead party joined completes with the two others.
-    const partner = await startPeer('c', 'barrier', shm.name, BARRIER);
-    await sleepingOn(partner.pid, shmFile(shm.name), BARRIER_STATE);
-    await until('the partner arrived', () => arrived() === 2);
-    expect(await barrier.wait({ timeout: 30000 })).toBe(true); // the last to arrive releases the round
-    expect(await partner.exited).toEqual({ code: 0, signal: null });
-    expect(partner.output()).toBe('ready\nok\n');
-    expect([generation(), arrived()]).toEqual([1, 0]);
+      // The round the dead party joined completes with the two others.
+      const partner = await startPeer('c', 'barrier', shm.name, BARRIER);
+      await sleepingOn(partner.pid, shmFile(shm.name), BARRIER_STATE);
+      await until('the partner arrived', () => arrived() === 2);
+      expect(await barrier.wait({ timeout: 30000 })).toBe(true); // the last to arrive releases the round
+      expect(await partner.exited).toEqual({ code: 0, signal: null });
+      expect(partner.output()).toBe('ready\nok\n');
+      expect([generation(), arrived()]).toEqual([1, 0]);
 
-    // The next round needs all three again: two are not enough...
-    const second = await startPeer('node', 'barrier', shm.name, BARRIER, 'async');
-    await sleepingOn(second.pid, shmFile(shm.name), BARRIER_STATE);
-    expect((await rejection(barrier.wait({ timeout: 100 }))).code).toBe(ErrorCodes.TIMEOUT);
-    expect([generation(), arrived()]).toEqual([1, 1]);
-    // ...three are.
-    const third = await startPeer('c', 'barrier', shm.name, BARRIER);
-    await sleepingOn(third.pid, shmFile(shm.name), BARRIER_STATE);
-    await until('both peers arrived', () => arrived() === 2);
-    const last = await barrier.wait({ timeout: 30000 });
-    const outputs = await Promise.all([second, third].map(async (p) => (await p.exited, p.output())));
-    expect(last).toBe(true); // the last to arrive releases the round
-    expect(outputs).toEqual(['ready\nok\n', 'ready\nok\n']);
-    expect([generation(), arrived()]).toEqual([2, 0]);
-  });
+      // The next round needs all three again: two are not enough...
+      const second = await startPeer('node', 'barrier', shm.name, BARRIER, 'async');
+      await sleepingOn(second.pid, shmFile(shm.name), BARRIER_STATE);
+      expect((await rejection(barrier.wait({ timeout: 100 }))).code).toBe(ErrorCodes.TIMEOUT);
+      expect([generation(), arrived()]).toEqual([1, 1]);
+      // ...three are.
+      const third = await startPeer('c', 'barrier', shm.name, BARRIER);
+      await sleepingOn(third.pid, shmFile(shm.name), BARRIER_STATE);
+      await until('both peers arrived', () => arrived() === 2);
+      const last = await barrier.wait({ timeout: 30000 });
+      const outputs = await Promise.all([second, third].map(async (p) => (await p.exited, p.output())));
+      expect(last).toBe(true); // the last to arrive releases the round
+      expect(outputs).toEqual(['ready\nok\n', 'ready\nok\n']);
+      expect([generation(), arrived()]).toEqual([2, 0]);
+    },
+  );
 });

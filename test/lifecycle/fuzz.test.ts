@@ -16,7 +16,14 @@ interface FuzzResult {
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { fuzz } = require('../fixtures/fuzz/parent') as {
-  fuzz: (options: { seed: number; runs: number; env?: Record<string, string>; timeoutMs?: number; minimiseMs?: number; label?: string }) => Promise<FuzzResult>;
+  fuzz: (options: {
+    seed: number;
+    runs: number;
+    env?: Record<string, string>;
+    timeoutMs?: number;
+    minimiseMs?: number;
+    label?: string;
+  }) => Promise<FuzzResult>;
 };
 
 const seed = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
@@ -33,11 +40,15 @@ for (const [k, v] of Object.entries(process.env)) {
 // for at most this long each.
 const minimiseMs = Number(process.env.FUZZ_MINIMISE_MS ?? 20000);
 
-test(`random calls and interleavings over the whole public surface (FUZZ_SEED=${seed} FUZZ_RUNS=${runs})`, async () => {
-  const result = await fuzz({ seed, runs, env, minimiseMs, timeoutMs: 20 * 60 * 1000 });
-  if (!result.ok) throw new Error(result.message);
-  console.log(result.message);
-}, 30 * 60 * 1000);
+test(
+  `random calls and interleavings over the whole public surface (FUZZ_SEED=${seed} FUZZ_RUNS=${runs})`,
+  async () => {
+    const result = await fuzz({ seed, runs, env, minimiseMs, timeoutMs: 20 * 60 * 1000 });
+    if (!result.ok) throw new Error(result.message);
+    console.log(result.message);
+  },
+  30 * 60 * 1000,
+);
 
 // ASan reserves terabytes of address space for its shadow memory: an address-space cap cannot be
 // applied to a sanitized process. Opt-in (FUZZ_ADDRESS_CAP=1) otherwise: under the cap, V8's own
@@ -46,15 +57,19 @@ test(`random calls and interleavings over the whole public surface (FUZZ_SEED=${
 // nothing about ipckit. Thread exhaustion is tested deterministically by
 // test/lifecycle/waiter-threads.test.ts (RLIMIT_NPROC for an unprivileged user, and ipckit's own cap).
 const capWorks = !sanitized && process.env.FUZZ_ADDRESS_CAP === '1' && spawnSync('prlimit', ['--version']).status === 0;
-(capWorks ? test : test.skip)(`the same with the address space capped so that waiter threads cannot be created (FUZZ_SEED=${seed}; opt-in: FUZZ_ADDRESS_CAP=1)`, async () => {
-  const result = await fuzz({
-    seed,
-    runs: Math.max(3, Math.ceil(runs / 5)),
-    env: { ...env, FUZZ_AS_HEADROOM_MB: '256', FUZZ_STEPS: '25', FUZZ_SHRINK_MS: '5000' },
-    minimiseMs: Math.min(minimiseMs, 10000),
-    timeoutMs: 10 * 60 * 1000,
-    label: ' (address space capped)',
-  });
-  if (!result.ok) throw new Error(result.message);
-  console.log(result.message);
-}, 20 * 60 * 1000);
+(capWorks ? test : test.skip)(
+  `the same with the address space capped so that waiter threads cannot be created (FUZZ_SEED=${seed}; opt-in: FUZZ_ADDRESS_CAP=1)`,
+  async () => {
+    const result = await fuzz({
+      seed,
+      runs: Math.max(3, Math.ceil(runs / 5)),
+      env: { ...env, FUZZ_AS_HEADROOM_MB: '256', FUZZ_STEPS: '25', FUZZ_SHRINK_MS: '5000' },
+      minimiseMs: Math.min(minimiseMs, 10000),
+      timeoutMs: 10 * 60 * 1000,
+      label: ' (address space capped)',
+    });
+    if (!result.ok) throw new Error(result.message);
+    console.log(result.message);
+  },
+  20 * 60 * 1000,
+);

@@ -102,7 +102,10 @@ function loop(kind: string, cycles = CYCLES): Promise<Report> {
     report = slot(async () => {
       const tag = uniqueName(`leak-${kind}`).slice(1);
       const since = Math.floor(Date.now() / 1000) - 1;
-      const result = await runNode('leak-loop.js', [kind, String(cycles), String(WARMUP), tag, mode.toString(8)], { nodeArgs: ['--expose-gc'], timeout: LOOP_TIMEOUT });
+      const result = await runNode('leak-loop.js', [kind, String(cycles), String(WARMUP), tag, mode.toString(8)], {
+        nodeArgs: ['--expose-gc'],
+        timeout: LOOP_TIMEOUT,
+      });
       if (result.code !== 0) throw new Error(`leak loop ${kind} failed (${result.code ?? result.signal}): ${result.stdout}${result.stderr}`);
       const parsed = JSON.parse(result.stdout) as Omit<Report, 'sysvLeft'>;
       return { ...parsed, sysvLeft: sysvLeft(mode, since) };
@@ -141,7 +144,11 @@ const sanitized = /libasan/.test(process.env.LD_PRELOAD ?? '');
 function expectNoLeak(r: Report): void {
   print(r);
   if (sanitized) console.log(`${r.kind}: RSS, total maps and V8 heap bounds not checked under AddressSanitizer`);
-  expect({ fds: r.end.fds, fileMaps: r.end.fileMaps, objectMaps: r.end.objectMaps }).toEqual({ fds: r.start.fds, fileMaps: r.start.fileMaps, objectMaps: r.start.objectMaps });
+  expect({ fds: r.end.fds, fileMaps: r.end.fileMaps, objectMaps: r.end.objectMaps }).toEqual({
+    fds: r.start.fds,
+    fileMaps: r.start.fileMaps,
+    objectMaps: r.start.objectMaps,
+  });
   expect({ fds: r.final.fds, objectMaps: r.final.objectMaps }).toEqual({ fds: r.base.fds, objectMaps: r.base.objectMaps });
   // Waiter threads linger 2 s when idle, so how many are alive at a snapshot depends on how many
   // waits overlapped just before it (and on how long the kernel or the watchdog took to end them).
@@ -170,73 +177,120 @@ const posixQueueGone = (name: string) => {
 };
 
 describe(`${CYCLES} cycles per primitive, measured after ${WARMUP} of warm-up`, () => {
-  test.concurrent('SharedMemory create / write / close / unlink', async () => {
-    expectNoLeak(await loop('shm'));
-  }, LOOP_TIMEOUT + 60000);
+  test.concurrent(
+    'SharedMemory create / write / close / unlink',
+    async () => {
+      expectNoLeak(await loop('shm'));
+    },
+    LOOP_TIMEOUT + 60000,
+  );
 
-  test.concurrent('MappedFile open / write / close', async () => {
-    expectNoLeak(await loop('mapped-file'));
-  }, LOOP_TIMEOUT + 60000);
+  test.concurrent(
+    'MappedFile open / write / close',
+    async () => {
+      expectNoLeak(await loop('mapped-file'));
+    },
+    LOOP_TIMEOUT + 60000,
+  );
 
-  test.concurrent('SysVMessageQueue createPrivate / send / receive / remove / close', async () => {
-    expectNoLeak(await loop('sysv-mq'));
-  }, LOOP_TIMEOUT + 60000);
+  test.concurrent(
+    'SysVMessageQueue createPrivate / send / receive / remove / close',
+    async () => {
+      expectNoLeak(await loop('sysv-mq'));
+    },
+    LOOP_TIMEOUT + 60000,
+  );
 
-  test.concurrent('PosixMessageQueue create / send / receive / close / unlink', async () => {
-    const r = await loop('posix-mq');
-    expectNoLeak(r);
-    expect(r.names.filter((name) => !posixQueueGone(name))).toEqual([]);
-  }, LOOP_TIMEOUT + 60000);
+  test.concurrent(
+    'PosixMessageQueue create / send / receive / close / unlink',
+    async () => {
+      const r = await loop('posix-mq');
+      expectNoLeak(r);
+      expect(r.names.filter((name) => !posixQueueGone(name))).toEqual([]);
+    },
+    LOOP_TIMEOUT + 60000,
+  );
 
-  test.concurrent('Semaphore create / post / wait / close / unlink', async () => {
-    expectNoLeak(await loop('semaphore'));
-  }, LOOP_TIMEOUT + 60000);
+  test.concurrent(
+    'Semaphore create / post / wait / close / unlink',
+    async () => {
+      expectNoLeak(await loop('semaphore'));
+    },
+    LOOP_TIMEOUT + 60000,
+  );
 
-  test.concurrent('SysVSemaphoreSet createPrivate / op (with and without undo) / remove / close', async () => {
-    expectNoLeak(await loop('sysv-sem'));
-  }, LOOP_TIMEOUT + 60000);
+  test.concurrent(
+    'SysVSemaphoreSet createPrivate / op (with and without undo) / remove / close',
+    async () => {
+      expectNoLeak(await loop('sysv-sem'));
+    },
+    LOOP_TIMEOUT + 60000,
+  );
 
-  test.concurrent('Mutex create / lock (lock, lockSync, tryLock) / unlock, a new mapping every 1000 cycles', async () => {
-    const r = await loop('mutex');
-    expectNoLeak(r);
-    expect(r.extra.closedWhileHeld).toBe(CYCLES / 1000);
-  }, LOOP_TIMEOUT + 60000);
+  test.concurrent(
+    'Mutex create / lock (lock, lockSync, tryLock) / unlock, a new mapping every 1000 cycles',
+    async () => {
+      const r = await loop('mutex');
+      expectNoLeak(r);
+      expect(r.extra.closedWhileHeld).toBe(CYCLES / 1000);
+    },
+    LOOP_TIMEOUT + 60000,
+  );
 
-  test.concurrent('waitAsync that times out, is aborted, or is woken (64 at a time)', async () => {
-    const r = await loop('wait-async');
-    expectNoLeak(r);
-    // By turns of 64: a third time out, a third are aborted, a third are woken (or see the word
-    // changed, when the wake came before the waiter thread slept).
-    const turns = [0, 0, 0];
-    for (let i = 0; i < CYCLES; i++) turns[Math.floor(i / 64) % 3]++;
-    expect(r.extra).toMatchObject({ timedOut: turns[0], aborted: turns[1] });
-    expect(r.extra.woken + r.extra.notEqual).toBe(turns[2]);
-  }, LOOP_TIMEOUT + 60000);
+  test.concurrent(
+    'waitAsync that times out, is aborted, or is woken (64 at a time)',
+    async () => {
+      const r = await loop('wait-async');
+      expectNoLeak(r);
+      // By turns of 64: a third time out, a third are aborted, a third are woken (or see the word
+      // changed, when the wake came before the waiter thread slept).
+      const turns = [0, 0, 0];
+      for (let i = 0; i < CYCLES; i++) turns[Math.floor(i / 64) % 3]++;
+      expect(r.extra).toMatchObject({ timedOut: turns[0], aborted: turns[1] });
+      expect(r.extra.woken + r.extra.notEqual).toBe(turns[2]);
+    },
+    LOOP_TIMEOUT + 60000,
+  );
 
-  test.concurrent('receive() whose timeout fires, on 32 System V and 32 POSIX queues (64 at a time)', async () => {
-    const r = await loop('receive-timeout');
-    expectNoLeak(r);
-    expect(r.extra.timedOut).toBe(CYCLES);
-    expect(r.names.filter((name) => !posixQueueGone(name))).toEqual([]);
-  }, LOOP_TIMEOUT + 60000);
+  test.concurrent(
+    'receive() whose timeout fires, on 32 System V and 32 POSIX queues (64 at a time)',
+    async () => {
+      const r = await loop('receive-timeout');
+      expectNoLeak(r);
+      expect(r.extra.timedOut).toBe(CYCLES);
+      expect(r.names.filter((name) => !posixQueueGone(name))).toEqual([]);
+    },
+    LOOP_TIMEOUT + 60000,
+  );
 });
 
 // A loop that cannot fail proves nothing: the same checks on a loop that does leak.
-test('control: a loop that keeps every 1000th SharedMemory handle open and 200 bytes of JavaScript per cycle is caught', async () => {
-  const r = await loop('shm-leaky-control', 40000);
-  print(r);
-  const kept = 30; // cycles 10,999 ... 39,999
-  expect(r.end.fds - r.start.fds).toBe(kept);
-  expect(r.end.objectMaps - r.start.objectMaps).toBe(kept);
-  expect(r.end.heapUsed - r.start.heapUsed).toBeGreaterThan(HEAP_BOUND);
-  expect({ fds: r.final.fds, objectMaps: r.final.objectMaps }).toEqual({ fds: r.base.fds, objectMaps: r.base.objectMaps });
-}, LOOP_TIMEOUT + 60000);
+test(
+  'control: a loop that keeps every 1000th SharedMemory handle open and 200 bytes of JavaScript per cycle is caught',
+  async () => {
+    const r = await loop('shm-leaky-control', 40000);
+    print(r);
+    const kept = 30; // cycles 10,999 ... 39,999
+    expect(r.end.fds - r.start.fds).toBe(kept);
+    expect(r.end.objectMaps - r.start.objectMaps).toBe(kept);
+    expect(r.end.heapUsed - r.start.heapUsed).toBeGreaterThan(HEAP_BOUND);
+    expect({ fds: r.final.fds, objectMaps: r.final.objectMaps }).toEqual({ fds: r.base.fds, objectMaps: r.base.objectMaps });
+  },
+  LOOP_TIMEOUT + 60000,
+);
 
 // Known defect #14 (being fixed elsewhere): closing memory while a Mutex in it is held keeps the
 // descriptor open until the unlock. The mapping must stay until then (the kernel needs it to mark
 // the mutex owner-died), the descriptor need not. The mutex loop counts, at each of its 100
 // close-while-held cycles, whether close() released the descriptor.
-test('closing memory while a Mutex in it is held releases the descriptor at close(), not at unlock (the mutex loop)', async () => {
-  const r = await loop('mutex');
-  expect({ closedWhileHeld: r.extra.closedWhileHeld, fdKeptUntilUnlock: r.extra.fdKeptUntilUnlock }).toEqual({ closedWhileHeld: CYCLES / 1000, fdKeptUntilUnlock: 0 });
-}, LOOP_TIMEOUT + 60000);
+test(
+  'closing memory while a Mutex in it is held releases the descriptor at close(), not at unlock (the mutex loop)',
+  async () => {
+    const r = await loop('mutex');
+    expect({ closedWhileHeld: r.extra.closedWhileHeld, fdKeptUntilUnlock: r.extra.fdKeptUntilUnlock }).toEqual({
+      closedWhileHeld: CYCLES / 1000,
+      fdKeptUntilUnlock: 0,
+    });
+  },
+  LOOP_TIMEOUT + 60000,
+);

@@ -70,7 +70,9 @@ function expected(op: Op, models: Model[], order: number[]): string[] {
 }
 
 function runChild(name: string, ops: Op[]): Promise<{ results: string[]; stop: () => Promise<NodeJS.Signals | null> }> {
-  const child = spawn(process.execPath, [path.join(fixtures, 'robust-ops.js'), name, JSON.stringify(ops), String(COUNT)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(fixtures, 'robust-ops.js'), name, JSON.stringify(ops), String(COUNT)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
     let stdout = '';
     let stderr = '';

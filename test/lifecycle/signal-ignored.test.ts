@@ -41,14 +41,25 @@ const { SysVMessageQueue, Semaphore } = require(${dist});
 
 test('with SIGRTMAX-4 ignored at start, a wait in the kernel is still stopped by timeout, abort and close()', async () => {
   // bash's trap sets SIG_IGN for the signal, which exec keeps (Node resets only 1-31).
-  const result = await run('bash', ['-c', 'trap "" $(( $(kill -l SIGRTMAX) - 4 )); exec "$0" -e "$1"', process.execPath, script], { timeout: 30_000 });
+  const result = await run('bash', ['-c', 'trap "" $(( $(kill -l SIGRTMAX) - 4 )); exec "$0" -e "$1"', process.execPath, script], {
+    timeout: 30_000,
+  });
   expect(result.stderr).toBe('');
-  expect(JSON.parse(result.stdout)).toEqual({ timeout: 'ERR_IPC_TIMEOUT', abort: 'ERR_IPC_ABORTED', close: 'ERR_IPC_CLOSED', semAbort: 'ERR_IPC_ABORTED' });
+  expect(JSON.parse(result.stdout)).toEqual({
+    timeout: 'ERR_IPC_TIMEOUT',
+    abort: 'ERR_IPC_ABORTED',
+    close: 'ERR_IPC_CLOSED',
+    semAbort: 'ERR_IPC_ABORTED',
+  });
 });
 
 test('control: the shell really starts the child with the signal ignored', async () => {
-  const result = await run('bash', ['-c', 'trap "" $(( $(kill -l SIGRTMAX) - 4 )); exec "$0" -e "$1"', process.execPath,
-    "console.log(require('fs').readFileSync('/proc/self/status', 'utf8').match(/SigIgn:\\s*([0-9a-f]+)/)[1])"]);
+  const result = await run('bash', [
+    '-c',
+    'trap "" $(( $(kill -l SIGRTMAX) - 4 )); exec "$0" -e "$1"',
+    process.execPath,
+    "console.log(require('fs').readFileSync('/proc/self/status', 'utf8').match(/SigIgn:\\s*([0-9a-f]+)/)[1])",
+  ]);
   const ignored = BigInt('0x' + result.stdout.trim());
   // Signal n is bit n-1 of SigIgn; SIGRTMAX - 4 is 60 on Linux with glibc.
   expect((ignored >> 59n) & 1n).toBe(1n);

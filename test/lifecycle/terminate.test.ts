@@ -92,7 +92,13 @@ const removeSysV = (handle: { remove(): void; close(): void }) => () => {
 function memory(): { shm: SharedMemory; mutex: Mutex; condition: Condition; barrier: Barrier; word: Int32Array } {
   const shm = SharedMemory.create(newShmName(), { size: 4096 });
   cleanups.push(() => shm.close());
-  return { shm, mutex: Mutex.create(shm, 0), condition: Condition.create(shm, 64), barrier: Barrier.create(shm, 96, 2), word: shm.view(Int32Array, 128, 1) };
+  return {
+    shm,
+    mutex: Mutex.create(shm, 0),
+    condition: Condition.create(shm, 64),
+    barrier: Barrier.create(shm, 96, 2),
+    word: shm.view(Int32Array, 128, 1),
+  };
 }
 
 function semaphore(): Setup {
@@ -147,7 +153,11 @@ const blocking: [string, () => Setup, string][] = [
   ['sem.waitSync()', semaphore, `const s = ipc.Semaphore.open(data.name); ready(); s.waitSync(OPTS);`],
   ['set.opSync()', semaphoreSet, `const set = ipc.SysVSemaphoreSet.open(data.key); ready(); set.opSync([{ index: 0, delta: -1 }], OPTS);`],
   ['mutex.lockSync()', heldMutex, `${openShm} const m = ipc.Mutex.open(shm, 0); ready(); m.lockSync(OPTS);`],
-  ['condition.waitSync()', condition, `${openShm} const m = ipc.Mutex.open(shm, 0); const c = ipc.Condition.open(shm, 64); m.lockSync(); ready(); c.waitSync(m, OPTS);`],
+  [
+    'condition.waitSync()',
+    condition,
+    `${openShm} const m = ipc.Mutex.open(shm, 0); const c = ipc.Condition.open(shm, 64); m.lockSync(); ready(); c.waitSync(m, OPTS);`,
+  ],
   ['barrier.waitSync()', barrier, `${openShm} const b = ipc.Barrier.open(shm, 96); ready(); b.waitSync(OPTS);`],
   ['wait()', futexWord, `${openShm} const w = shm.view(Int32Array, 128, 1); ready(); ipc.wait(w, 0, 0, OPTS);`],
 ];
@@ -159,19 +169,35 @@ const cases: Case[] = [
   // With a timeout, the kernel ends the call at its deadline, and terminate() completes then
   // (what the call throws or returns is never seen: the worker is being terminated). The timeout
   // only has to outlast the main thread's check that the call is in the kernel.
-  ...blocking.map(
-    ([call, setup, body]): Case => ({
-      call: call.replace('()', '({ timeout })'),
-      blocks: 'worker thread',
-      expected: 'ends',
-      setup,
-      body: `try { ${body.replace('OPTS', '{ timeout: 2000 }')} } catch {}`,
-    }),
-  ),
+  ...blocking.map(([call, setup, body]): Case => ({
+    call: call.replace('()', '({ timeout })'),
+    blocks: 'worker thread',
+    expected: 'ends',
+    setup,
+    body: `try { ${body.replace('OPTS', '{ timeout: 2000 }')} } catch {}`,
+  })),
   // Asynchronous waits: the environment's cleanup hook stops every pending one.
-  { call: 'sem.wait()', blocks: 'waiter thread', expected: 'ends', setup: semaphore, body: `const s = ipc.Semaphore.open(data.name); s.wait().catch(() => {}); ready();` },
-  { call: 'set.op()', blocks: 'waiter thread', expected: 'ends', setup: semaphoreSet, body: `const set = ipc.SysVSemaphoreSet.open(data.key); set.op([{ index: 0, delta: -1 }]).catch(() => {}); ready();` },
-  { call: 'mutex.lock()', blocks: 'waiter thread', expected: 'ends', setup: heldMutex, body: `${openShm} const m = ipc.Mutex.open(shm, 0); m.lock().catch(() => {}); ready();` },
+  {
+    call: 'sem.wait()',
+    blocks: 'waiter thread',
+    expected: 'ends',
+    setup: semaphore,
+    body: `const s = ipc.Semaphore.open(data.name); s.wait().catch(() => {}); ready();`,
+  },
+  {
+    call: 'set.op()',
+    blocks: 'waiter thread',
+    expected: 'ends',
+    setup: semaphoreSet,
+    body: `const set = ipc.SysVSemaphoreSet.open(data.key); set.op([{ index: 0, delta: -1 }]).catch(() => {}); ready();`,
+  },
+  {
+    call: 'mutex.lock()',
+    blocks: 'waiter thread',
+    expected: 'ends',
+    setup: heldMutex,
+    body: `${openShm} const m = ipc.Mutex.open(shm, 0); m.lock().catch(() => {}); ready();`,
+  },
   {
     call: 'condition.wait()',
     blocks: 'waiter thread',
@@ -179,8 +205,20 @@ const cases: Case[] = [
     setup: condition,
     body: `${openShm} const m = ipc.Mutex.open(shm, 0); const c = ipc.Condition.open(shm, 64); m.lockSync(); c.wait(m).catch(() => {}); ready();`,
   },
-  { call: 'barrier.wait()', blocks: 'waiter thread', expected: 'ends', setup: barrier, body: `${openShm} const b = ipc.Barrier.open(shm, 96); b.wait().catch(() => {}); ready();` },
-  { call: 'waitAsync()', blocks: 'waiter thread', expected: 'ends', setup: futexWord, body: `${openShm} const w = shm.view(Int32Array, 128, 1); ipc.waitAsync(w, 0, 0).catch(() => {}); ready();` },
+  {
+    call: 'barrier.wait()',
+    blocks: 'waiter thread',
+    expected: 'ends',
+    setup: barrier,
+    body: `${openShm} const b = ipc.Barrier.open(shm, 96); b.wait().catch(() => {}); ready();`,
+  },
+  {
+    call: 'waitAsync()',
+    blocks: 'waiter thread',
+    expected: 'ends',
+    setup: futexWord,
+    body: `${openShm} const w = shm.view(Int32Array, 128, 1); ipc.waitAsync(w, 0, 0).catch(() => {}); ready();`,
+  },
   {
     call: 'SysVMessageQueue receive()',
     blocks: 'waiter thread',

@@ -62,7 +62,11 @@ test('1000 receives under a process limit of 60 threads: each waits or rejects w
     expect(report.codes.ERR_IPC_CLOSED).toBeGreaterThan(0);
     expect(report.codes.EAGAIN).toBeGreaterThan(0);
     expect(report.resolved + report.codes.ERR_IPC_CLOSED + report.codes.EAGAIN).toBe(1000);
-    expect(report.samples.EAGAIN).toEqual({ code: 'EAGAIN', syscall: 'pthread_create', message: 'EAGAIN: resource temporarily unavailable, pthread_create' });
+    expect(report.samples.EAGAIN).toEqual({
+      code: 'EAGAIN',
+      syscall: 'pthread_create',
+      message: 'EAGAIN: resource temporarily unavailable, pthread_create',
+    });
     expect(report.worker).toBe('EAGAIN');
     expect(report.after).toBe('after');
   } finally {
@@ -73,7 +77,10 @@ test('1000 receives under a process limit of 60 threads: each waits or rejects w
 test('IPCKIT_MAX_WAITER_THREADS=8: the 9th concurrent wait (semaphore, queue or futex) rejects with EAGAIN naming the limit; the 8 work, and after they settle 8 more do', async () => {
   const name = uniqueName('waiter-cap');
   names.push(name);
-  const result = await runNode('waiter-threads.js', ['cap', String(childKeys()), name, '8'], { env: { ...process.env, IPCKIT_MAX_WAITER_THREADS: '8' }, timeout: 30000 });
+  const result = await runNode('waiter-threads.js', ['cap', String(childKeys()), name, '8'], {
+    env: { ...process.env, IPCKIT_MAX_WAITER_THREADS: '8' },
+    timeout: 30000,
+  });
   expect({ signal: result.signal, code: result.code, stderr: result.stderr }).toEqual({ signal: null, code: 0, stderr: '' });
   const report = JSON.parse(result.stdout);
   for (const extra of [report.extraWait, report.extraReceive, report.extraFutex]) {

@@ -59,7 +59,18 @@ beforeAll(() => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'ipckit-pack-'));
   src = path.join(work, 'src');
   fs.mkdirSync(src);
-  for (const part of ['package.json', 'binding.gyp', 'native', 'lib', 'scripts', 'tsconfig.json', 'tsconfig.build.json', 'wrapper.mjs', 'posix.mjs', 'README.md']) {
+  for (const part of [
+    'package.json',
+    'binding.gyp',
+    'native',
+    'lib',
+    'scripts',
+    'tsconfig.json',
+    'tsconfig.build.json',
+    'wrapper.mjs',
+    'posix.mjs',
+    'README.md',
+  ]) {
     fs.cpSync(path.join(repoRoot, part), path.join(src, part), { recursive: true });
   }
   fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(src, 'node_modules'));
@@ -94,8 +105,14 @@ beforeAll(() => {
   // npm 11 runs a dependency's install scripts only when allowScripts covers it; a tarball is
   // covered by its resolved `file:` spec (a bare name covers registry packages only). Allowed, so
   // ipckit's `node-gyp-build` runs and has the chance to compile (it must not need to).
-  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true, allowScripts: { [`file:${tarball}`]: true } }));
-  installLog = ok(ran('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts', tarball], app, bareEnv), 'npm install without a compiler');
+  fs.writeFileSync(
+    path.join(app, 'package.json'),
+    JSON.stringify({ name: 'app', version: '1.0.0', private: true, allowScripts: { [`file:${tarball}`]: true } }),
+  );
+  installLog = ok(
+    ran('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts', tarball], app, bareEnv),
+    'npm install without a compiler',
+  );
 });
 
 afterAll(() => {
@@ -180,7 +197,12 @@ test('require() and import both work from the installed package, and share one o
     SharedMemory.unlink(${JSON.stringify(name)});`;
   try {
     execFileSync(process.execPath, ['-e', cjs], { cwd: app });
-    expect(execFileSync(process.execPath, ['-p', "require('ipckit/posix').PosixMessageQueue === require('ipckit').PosixMessageQueue"], { cwd: app, encoding: 'utf8' })).toBe('true\n');
+    expect(
+      execFileSync(process.execPath, ['-p', "require('ipckit/posix').PosixMessageQueue === require('ipckit').PosixMessageQueue"], {
+        cwd: app,
+        encoding: 'utf8',
+      }),
+    ).toBe('true\n');
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', esm], { cwd: app, encoding: 'utf8' });
     expect(out).toBe('from cjs ERR_IPC_CLOSED true\n');
   } finally {
@@ -206,7 +228,22 @@ test('the generated type declarations type-check a consumer', () => {
     `,
   );
   const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-  const args = [tsc, '--noEmit', '--strict', '--target', 'ES2022', '--lib', 'ES2022,ESNext.Disposable', '--module', 'commonjs', '--types', 'node', '--typeRoots', path.join(repoRoot, 'node_modules', '@types'), consumer];
+  const args = [
+    tsc,
+    '--noEmit',
+    '--strict',
+    '--target',
+    'ES2022',
+    '--lib',
+    'ES2022,ESNext.Disposable',
+    '--module',
+    'commonjs',
+    '--types',
+    'node',
+    '--typeRoots',
+    path.join(repoRoot, 'node_modules', '@types'),
+    consumer,
+  ];
   expect(() => execFileSync(process.execPath, args, { cwd: app, encoding: 'utf8' })).not.toThrow();
 });
 

@@ -193,7 +193,7 @@ function expectClean(outcome: Outcome) {
   });
 }
 
-test('Node has Symbol.dispose and Symbol.asyncDispose, which the TypeScript examples\' `using` needs', () => {
+test("Node has Symbol.dispose and Symbol.asyncDispose, which the TypeScript examples' `using` needs", () => {
   expect(typeof Symbol.dispose).toBe('symbol');
   expect(typeof Symbol.asyncDispose).toBe('symbol');
 });
@@ -253,20 +253,26 @@ test('every example type-checks against the declarations in dist/ (no undefined 
 });
 
 describe.each(runnable.map((b) => [where(b), b] as const))('%s', (_name, block) => {
-  test('runs on its own: exit 0, nothing on stderr, nothing left behind', async () => {
-    const dir = path.join(scratch, `line-${block.line}`);
-    expectClean(await runIsolated(dir, 'example.js', script(block)));
-  }, EXAMPLE_TIMEOUT + 10_000);
+  test(
+    'runs on its own: exit 0, nothing on stderr, nothing left behind',
+    async () => {
+      const dir = path.join(scratch, `line-${block.line}`);
+      expectClean(await runIsolated(dir, 'example.js', script(block)));
+    },
+    EXAMPLE_TIMEOUT + 10_000,
+  );
 });
 
 // The Python recipe attaches to an object Node created: a Node host creates it, runs the
 // snippet with python3 (from PATH), and then checks that Python left the object to its owner
 // (that is what the snippet's resource_tracker.unregister is for).
 describe.each(pythonBlocks.map((b) => [where(b), b] as const))('%s', (_name, block) => {
-  test('runs against an object Node created, and leaves it to Node', async () => {
-    const name = /SharedMemory\(name="([^"]+)"/.exec(block.code)?.[1];
-    if (name === undefined) throw new Error(`${where(block)}: no SharedMemory(name="...") to create for it`);
-    const host = `const { SharedMemory } = require('ipckit');
+  test(
+    'runs against an object Node created, and leaves it to Node',
+    async () => {
+      const name = /SharedMemory\(name="([^"]+)"/.exec(block.code)?.[1];
+      if (name === undefined) throw new Error(`${where(block)}: no SharedMemory(name="...") to create for it`);
+      const host = `const { SharedMemory } = require('ipckit');
 const { spawnSync } = require('node:child_process');
 const shm = SharedMemory.create(${JSON.stringify(name)}, { size: 4096 });
 try {
@@ -281,8 +287,10 @@ try {
   SharedMemory.unlink(${JSON.stringify(name)});
 }
 `;
-    const outcome = await runIsolated(path.join(scratch, `line-${block.line}`), 'host.js', host);
-    expectClean(outcome);
-    expect(outcome.stdout).toBe("4096 b'hello'\n");
-  }, EXAMPLE_TIMEOUT + 10_000);
+      const outcome = await runIsolated(path.join(scratch, `line-${block.line}`), 'host.js', host);
+      expectClean(outcome);
+      expect(outcome.stdout).toBe("4096 b'hello'\n");
+    },
+    EXAMPLE_TIMEOUT + 10_000,
+  );
 });

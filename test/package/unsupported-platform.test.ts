@@ -10,7 +10,7 @@ import { repoRoot, run, scratchDir } from '../helpers';
 
 test('the stub platform links, loads and refuses every primitive with ERR_IPC_UNSUPPORTED_PLATFORM', async () => {
   const gyp = fs.readFileSync(path.join(repoRoot, 'binding.gyp'), 'utf8');
-  expect(gyp).toContain("\"OS!='linux'\"");
+  expect(gyp).toContain('"OS!=\'linux\'"');
   expect(gyp).toContain('native/stub/platform.cc');
   const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
   expect(pkg.os).toBeUndefined();
@@ -18,14 +18,30 @@ test('the stub platform links, loads and refuses every primitive with ERR_IPC_UN
   const stage = scratchDir();
   fs.mkdirSync(path.join(stage, 'build', 'Release'), { recursive: true });
   const native = path.join(repoRoot, 'native');
-  const sources = ['addon.cc', 'common/constants.cc', 'common/errors.cc', 'common/mapping.cc', 'common/waiter.cc', 'stub/platform.cc'].map((s) => path.join(native, s));
+  const sources = ['addon.cc', 'common/constants.cc', 'common/errors.cc', 'common/mapping.cc', 'common/waiter.cc', 'stub/platform.cc'].map((s) =>
+    path.join(native, s),
+  );
   const nodeHeaders = path.join(path.dirname(path.dirname(process.execPath)), 'include', 'node');
   const headers = fs.existsSync(path.join(nodeHeaders, 'node_api.h')) ? nodeHeaders : '/usr/include/node';
   execFileSync('g++', [
-    '-std=c++17', '-shared', '-fPIC', '-fvisibility=hidden', '-Wall', '-Wextra', '-Werror',
-    '-DNAPI_VERSION=8', '-DNODE_ADDON_API_DISABLE_DEPRECATED', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS',
-    `-I${native}`, `-I${path.join(native, 'include')}`, `-I${path.dirname(require.resolve('node-addon-api/package.json'))}`, `-I${headers}`,
-    ...sources, '-o', path.join(stage, 'build', 'Release', 'ipckit.node'),
+    '-std=c++17',
+    '-shared',
+    '-fPIC',
+    '-fvisibility=hidden',
+    '-Wall',
+    '-Wextra',
+    '-Werror',
+    '-DNAPI_VERSION=8',
+    '-DNODE_ADDON_API_DISABLE_DEPRECATED',
+    '-DNAPI_CPP_EXCEPTIONS',
+    '-DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS',
+    `-I${native}`,
+    `-I${path.join(native, 'include')}`,
+    `-I${path.dirname(require.resolve('node-addon-api/package.json'))}`,
+    `-I${headers}`,
+    ...sources,
+    '-o',
+    path.join(stage, 'build', 'Release', 'ipckit.node'),
   ]);
   // Node provides napi_* when it loads the addon, and the C and C++ runtimes the rest: anything
   // of ipckit's own left undefined means a platform hook the stub forgot.

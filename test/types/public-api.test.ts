@@ -33,15 +33,17 @@ import * as posix from 'ipckit/posix';
 import { repoRoot } from '../helpers';
 
 /** Type-checked, never run. */
-const never = (_: () => unknown): void => undefined;
+const never = (fn: () => unknown): void => void fn;
 
 test('static factories return their class', () => {
-  for (const factory of [SharedMemory.create, SharedMemory.open, SharedMemory.openOrCreate]) expectTypeOf(factory).returns.toEqualTypeOf<SharedMemory>();
+  for (const factory of [SharedMemory.create, SharedMemory.open, SharedMemory.openOrCreate])
+    expectTypeOf(factory).returns.toEqualTypeOf<SharedMemory>();
   expectTypeOf(MappedFile.open).returns.toEqualTypeOf<MappedFile>();
   for (const factory of [SysVMessageQueue.create, SysVMessageQueue.open, SysVMessageQueue.openOrCreate, SysVMessageQueue.createPrivate]) {
     expectTypeOf(factory).returns.toEqualTypeOf<SysVMessageQueue>();
   }
-  for (const factory of [PosixMessageQueue.create, PosixMessageQueue.open, PosixMessageQueue.openOrCreate]) expectTypeOf(factory).returns.toEqualTypeOf<PosixMessageQueue>();
+  for (const factory of [PosixMessageQueue.create, PosixMessageQueue.open, PosixMessageQueue.openOrCreate])
+    expectTypeOf(factory).returns.toEqualTypeOf<PosixMessageQueue>();
   for (const factory of [Semaphore.create, Semaphore.open, Semaphore.openOrCreate]) expectTypeOf(factory).returns.toEqualTypeOf<Semaphore>();
   for (const factory of [SysVSemaphoreSet.create, SysVSemaphoreSet.open, SysVSemaphoreSet.openOrCreate, SysVSemaphoreSet.createPrivate]) {
     expectTypeOf(factory).returns.toEqualTypeOf<SysVSemaphoreSet>();
@@ -215,8 +217,13 @@ test('ipckit/posix holds the POSIX-only primitives, the same ones as the root', 
 });
 
 test('the declarations tested here are the ones package.json exports', () => {
-  const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { types: string; exports: Record<string, { types: string; require: string }> };
-  const tsconfig = JSON.parse(fs.readFileSync(path.join(repoRoot, 'tsconfig.test.json'), 'utf8')) as { compilerOptions: { paths: Record<string, string[]> } };
+  const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+    types: string;
+    exports: Record<string, { types: string; require: string }>;
+  };
+  const tsconfig = JSON.parse(fs.readFileSync(path.join(repoRoot, 'tsconfig.test.json'), 'utf8')) as {
+    compilerOptions: { paths: Record<string, string[]> };
+  };
   const norm = (p: string) => path.normalize(p);
   expect(tsconfig.compilerOptions.paths).toEqual({ ipckit: [pkg.exports['.'].types], 'ipckit/posix': [pkg.exports['./posix'].types] });
   expect(norm(pkg.types)).toBe(norm(pkg.exports['.'].types));

@@ -19,7 +19,10 @@ let out: string;
 
 beforeAll(() => {
   out = path.join(scratchDir(), 'declarations');
-  execFileSync(process.execPath, [tsc, '-p', path.join(repoRoot, 'tsconfig.build.json'), '--outDir', out, '--emitDeclarationOnly'], { cwd: repoRoot, encoding: 'utf8' });
+  execFileSync(process.execPath, [tsc, '-p', path.join(repoRoot, 'tsconfig.build.json'), '--outDir', out, '--emitDeclarationOnly'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+  });
 }, 120_000);
 
 /** The .d.ts files reachable from the package's entry points, with their text. */
@@ -41,16 +44,64 @@ const withoutComments = (text: string) => text.replace(/\/\*[\s\S]*?\*\//g, '').
 
 const internals = [
   // the binding and what mirrors it
-  'binding', 'packageRoot', 'requireFeature', 'FeatureName', 'QueueFlags', 'ShmFlags', 'SemOpFlags', 'SemaphoreFlags',
-  'NativeMapping', 'NativeSync', 'NativeSysVQueue', 'NativeSysVSemaphoreSet', 'NativePosixQueue', 'NativeSemaphore', 'NativeWaitingHandle',
-  'nativeSync', 'timeoutMs',
+  'binding',
+  'packageRoot',
+  'requireFeature',
+  'FeatureName',
+  'QueueFlags',
+  'ShmFlags',
+  'SemOpFlags',
+  'SemaphoreFlags',
+  'NativeMapping',
+  'NativeSync',
+  'NativeSysVQueue',
+  'NativeSysVSemaphoreSet',
+  'NativePosixQueue',
+  'NativeSemaphore',
+  'NativeWaitingHandle',
+  'nativeSync',
+  'timeoutMs',
   // construction and error helpers
-  'CONSTRUCT', 'constructing', 'illegalConstructor', 'closedError', 'unsupportedPlatform', 'invalidArgType', 'invalidArgValue', 'outOfRange', 'libraryError', 'systemError',
+  'CONSTRUCT',
+  'constructing',
+  'illegalConstructor',
+  'closedError',
+  'unsupportedPlatform',
+  'invalidArgType',
+  'invalidArgValue',
+  'outOfRange',
+  'libraryError',
+  'systemError',
   // mappings and the objects placed in them
-  'placeObject', 'mappingOf', 'nativeOf', 'slotOf', 'slotOfClosed', 'onMappingClose', 'mutexState', 'place', 'placed', 'openOrInit', 'sleep', 'native',
+  'placeObject',
+  'mappingOf',
+  'nativeOf',
+  'slotOf',
+  'slotOfClosed',
+  'onMappingClose',
+  'mutexState',
+  'place',
+  'placed',
+  'openOrInit',
+  'sleep',
+  'native',
   // waiting and queue plumbing
-  'Waits', 'waits', 'validateWaitOptions', 'abortedError', 'timeoutError', 'checkOpen', 'beforeClose',
-  'ReceiveArea', 'toBytes', 'SendBackend', 'sendOrdered', 'receiveWith', 'iterate', 'sending', 'receiving', 'DEFAULT_SPIN_US',
+  'Waits',
+  'waits',
+  'validateWaitOptions',
+  'abortedError',
+  'timeoutError',
+  'checkOpen',
+  'beforeClose',
+  'ReceiveArea',
+  'toBytes',
+  'SendBackend',
+  'sendOrdered',
+  'receiveWith',
+  'iterate',
+  'sending',
+  'receiving',
+  'DEFAULT_SPIN_US',
 ];
 
 test('what a consumer can reach names none of the internals', () => {
@@ -67,7 +118,10 @@ test('what a consumer can reach names none of the internals', () => {
 
 test('every runtime export of both entry points is declared', () => {
   const declared = (file: string) => withoutComments(fs.readFileSync(path.join(out, file), 'utf8'));
-  for (const [file, exported] of [['index.d.ts', ipckit], ['posix.d.ts', posix]] as const) {
+  for (const [file, exported] of [
+    ['index.d.ts', ipckit],
+    ['posix.d.ts', posix],
+  ] as const) {
     const text = declared(file);
     for (const name of Object.keys(exported)) expect([file, new RegExp(`\\b${name}\\b`).test(text)]).toEqual([file, true]);
   }
@@ -105,7 +159,22 @@ test('a consumer of the public API type-checks against them, and cannot name an 
      void binding; void CONSTRUCT;
     `,
   );
-  const args = [tsc, '--noEmit', '--strict', '--target', 'ES2022', '--lib', 'ES2022,ESNext.Disposable', '--module', 'commonjs', '--types', 'node', '--typeRoots', path.join(repoRoot, 'node_modules', '@types'), consumer];
+  const args = [
+    tsc,
+    '--noEmit',
+    '--strict',
+    '--target',
+    'ES2022',
+    '--lib',
+    'ES2022,ESNext.Disposable',
+    '--module',
+    'commonjs',
+    '--types',
+    'node',
+    '--typeRoots',
+    path.join(repoRoot, 'node_modules', '@types'),
+    consumer,
+  ];
   let output = '';
   try {
     execFileSync(process.execPath, args, { encoding: 'utf8' });

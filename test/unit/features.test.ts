@@ -1,6 +1,7 @@
 // The facade learns which primitives exist from the binding's `features`, not from a list of its
 // own: a feature the binding does not list makes its factories throw ERR_IPC_UNSUPPORTED_PLATFORM
 // before any system call, and the features this Linux build lists are exactly what it registers.
+import * as fs from 'node:fs';
 import { binding } from '../../lib/binding';
 import { PosixMessageQueue, Semaphore, SharedMemory, SysVMessageQueue, SysVSemaphoreSet, ftok, MappedFile, wake } from '../../lib';
 
@@ -59,13 +60,17 @@ describe('a feature the binding does not list is refused with ERR_IPC_UNSUPPORTE
       code = (error as { code?: string }).code;
     }
     expect(code).not.toBe('ERR_IPC_UNSUPPORTED_PLATFORM');
-    for (const cleanup of [() => SharedMemory.unlink('/ipckit-features-never'), () => Semaphore.unlink('/ipckit-features-never'), () => PosixMessageQueue.unlink('/ipckit-features-never')]) {
+    for (const cleanup of [
+      () => SharedMemory.unlink('/ipckit-features-never'),
+      () => Semaphore.unlink('/ipckit-features-never'),
+      () => PosixMessageQueue.unlink('/ipckit-features-never'),
+    ]) {
       try {
         cleanup();
       } catch {
         // not created by this case
       }
     }
-    require('node:fs').rmSync('/tmp/ipckit-features-never', { force: true });
+    fs.rmSync('/tmp/ipckit-features-never', { force: true });
   });
 });

@@ -23,7 +23,8 @@ function sources(dir: string, extensions: string[]): Source[] {
   for (const entry of fs.readdirSync(path.join(repoRoot, dir), { withFileTypes: true })) {
     const relative = path.join(dir, entry.name);
     if (entry.isDirectory()) found.push(...sources(relative, extensions));
-    else if (extensions.some((ext) => entry.name.endsWith(ext))) found.push({ file: relative, text: fs.readFileSync(path.join(repoRoot, relative), 'utf8') });
+    else if (extensions.some((ext) => entry.name.endsWith(ext)))
+      found.push({ file: relative, text: fs.readFileSync(path.join(repoRoot, relative), 'utf8') });
   }
   return found;
 }
@@ -75,7 +76,10 @@ function nativeSyscalls(): { names: Set<string>; unreadable: string[] } {
   for (const { text } of files) {
     for (const m of text.matchAll(/\b([A-Za-z_]\w*)\s*\(([^()]*\bconst\s+char\s*\*\s*(?:syscall|call)\b[^()]*)\)/g)) {
       const params = m[2].split(',').map((p) => p.trim());
-      reporters.set(m[1], params.findIndex((p) => FORWARDED.test(p.replace(/\s*=.*$/, ''))));
+      reporters.set(
+        m[1],
+        params.findIndex((p) => FORWARDED.test(p.replace(/\s*=.*$/, ''))),
+      );
     }
   }
   const names = new Set<string>();

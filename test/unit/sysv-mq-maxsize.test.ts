@@ -17,23 +17,32 @@ function fresh(): SysVMessageQueue {
   made.push(queue.id);
   return queue;
 }
-const rejection = (promise: Promise<unknown>) => promise.then(() => { throw new Error('expected a rejection'); }, (error) => error as NodeJS.ErrnoException);
+const rejection = (promise: Promise<unknown>) =>
+  promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (error) => error as NodeJS.ErrnoException,
+  );
 
-test.each([msgmax + 1, 2 ** 29, 2 ** 30, 2 ** 31 - 1, 2 ** 40])('maxSize %d is ERR_OUT_OF_RANGE naming msgmax, for tryReceive and receive', async (maxSize) => {
-  const queue = fresh();
-  expect(queue.messageMax).toBe(msgmax);
-  for (const error of [thrown(() => queue.tryReceive({ maxSize })), await rejection(queue.receive({ maxSize, timeout: 1000 }))]) {
-    expect(error).toBeInstanceOf(RangeError);
-    expect(error.code).toBe('ERR_OUT_OF_RANGE');
-    expect(error.message).toContain(`<= ${msgmax}`);
-    expect(error.message).toContain('/proc/sys/kernel/msgmax');
-    expect(error.message).not.toContain('8,589,934,620');
-  }
-  // Nothing was consumed or left waiting.
-  expect(queue.trySend('still here')).toBe(true);
-  expect(queue.tryReceive({ maxSize: msgmax })?.data.toString()).toBe('still here');
-  queue.close();
-});
+test.each([msgmax + 1, 2 ** 29, 2 ** 30, 2 ** 31 - 1, 2 ** 40])(
+  'maxSize %d is ERR_OUT_OF_RANGE naming msgmax, for tryReceive and receive',
+  async (maxSize) => {
+    const queue = fresh();
+    expect(queue.messageMax).toBe(msgmax);
+    for (const error of [thrown(() => queue.tryReceive({ maxSize })), await rejection(queue.receive({ maxSize, timeout: 1000 }))]) {
+      expect(error).toBeInstanceOf(RangeError);
+      expect(error.code).toBe('ERR_OUT_OF_RANGE');
+      expect(error.message).toContain(`<= ${msgmax}`);
+      expect(error.message).toContain('/proc/sys/kernel/msgmax');
+      expect(error.message).not.toContain('8,589,934,620');
+    }
+    // Nothing was consumed or left waiting.
+    expect(queue.trySend('still here')).toBe(true);
+    expect(queue.tryReceive({ maxSize: msgmax })?.data.toString()).toBe('still here');
+    queue.close();
+  },
+);
 
 test('maxSize up to msgmax still receives, and a message of exactly msgmax bytes fits', async () => {
   const queue = fresh();
