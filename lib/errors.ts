@@ -25,6 +25,16 @@ export const ErrorCodes = {
   INVALID_OBJECT: 'ERR_IPC_INVALID_OBJECT',
   /** An object would overlap another one placed in the same mapping. */
   OBJECT_OVERLAP: 'ERR_IPC_OBJECT_OVERLAP',
+  /** The other end of a channel closed it, or its process exited (`error.peer`: `'closed'` or `'gone'`). */
+  PEER_CLOSED: 'ERR_IPC_PEER_CLOSED',
+  /** A channel's role (producer or consumer) is held by a live handle or process (`error.pid`). */
+  CHANNEL_BUSY: 'ERR_IPC_CHANNEL_BUSY',
+  /** A record in a channel's ring breaks the layout: reported rather than read. */
+  CHANNEL_CORRUPT: 'ERR_IPC_CHANNEL_CORRUPT',
+  /** A producer call on a handle that cannot be the producer now (or a consumer call), or a call that would overtake queued waits. */
+  CHANNEL_ROLE: 'ERR_IPC_CHANNEL_ROLE',
+  /** The object is of a layout version this ipckit does not read. */
+  UNSUPPORTED_VERSION: 'ERR_IPC_UNSUPPORTED_VERSION',
   /** The primitive does not exist on this operating system. */
   UNSUPPORTED_PLATFORM: 'ERR_IPC_UNSUPPORTED_PLATFORM',
 } as const;

@@ -26,3 +26,5 @@ export { Mutex } from './mutex';
 export type { LockResult } from './mutex';
 export { Condition } from './condition';
 export { Barrier } from './barrier';
+export { Channel } from './channel';
+export type { ChannelRole, ChannelEndState, ChannelCreateOptions, ChannelOpenOptions, ChannelWaitOptions, ChannelWaitingOptions } from './channel';
