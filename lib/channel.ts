@@ -187,11 +187,11 @@ export class Channel {
     this.#capacity = this.#words[W_CAPACITY] >>> 0;
     this.#mask = this.#capacity - 1;
     this.#maxMessage = this.#capacity / 2 - 8;
-    this.#spin = options.spin === undefined ? 0 : validateInteger(options.spin, 'options.spin', 0, 100000);
-    this.#syncWait = options.syncWait === undefined ? 50 : validateInteger(options.syncWait, 'options.syncWait', 0, 1000);
+    this.#spin = options.spin!;
+    this.#syncWait = options.syncWait!;
   }
 
-  static #wrap(name: string, shm: SharedMemory, options: ChannelWaitingOptions): Channel {
+  static #wrap(name: string, shm: SharedMemory, options: Required<Omit<ChannelWaitingOptions, 'role'>> & ChannelWaitingOptions): Channel {
     let channel: Channel;
     try {
       channel = new Channel(CONSTRUCT, name, shm, options);
@@ -207,7 +207,7 @@ export class Channel {
   static create(name: string, options: ChannelCreateOptions): Channel {
     const normalized = posixName(name);
     const opts = validateObject<ChannelCreateOptions>(options, 'options');
-    validateRole(opts.role);
+    const waiting = validateWaiting(opts);
     const requested = validateInteger(opts.capacity, 'options.capacity', 1, MAX_CAPACITY);
     let capacity = MIN_CAPACITY;
     while (capacity < requested) capacity *= 2;
@@ -221,7 +221,13 @@ export class Channel {
     words[W_MAX_MESSAGE] = capacity / 2 - 8;
     words[W_CREATOR] = process.pid;
     Atomics.store(words, W_MAGIC, MAGIC);
-    return Channel.#wrap(normalized, shm, opts);
+    try {
+      return Channel.#wrap(normalized, shm, waiting);
+    } catch (error) {
+      // #wrap closed the mapping; a channel nobody could use should not keep the name.
+      SharedMemory.unlink(normalized);
+      throw error;
+    }
   }
 
   /**
@@ -230,8 +236,7 @@ export class Channel {
    */
   static open(name: string, options?: ChannelOpenOptions): Channel {
     const normalized = posixName(name);
-    const opts = validateObject<ChannelOpenOptions>(options, 'options');
-    validateRole(opts.role);
+    const waiting = validateWaiting(validateObject<ChannelOpenOptions>(options, 'options'));
     const shm = SharedMemory.open(normalized);
     try {
       Channel.#check(normalized, shm);
@@ -239,7 +244,7 @@ export class Channel {
       shm.close();
       throw error;
     }
-    return Channel.#wrap(normalized, shm, opts);
+    return Channel.#wrap(normalized, shm, waiting);
   }
 
   static #check(name: string, shm: SharedMemory): void {
@@ -988,6 +993,15 @@ export class Channel {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+function validateWaiting(options: ChannelWaitingOptions): Required<Omit<ChannelWaitingOptions, 'role'>> & ChannelWaitingOptions {
+  validateRole(options.role);
+  return {
+    role: options.role,
+    spin: options.spin === undefined ? 0 : validateInteger(options.spin, 'options.spin', 0, 100000),
+    syncWait: options.syncWait === undefined ? 50 : validateInteger(options.syncWait, 'options.syncWait', 0, 1000),
+  };
 }
 
 function validateRole(role: unknown): void {
