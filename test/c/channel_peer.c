@@ -168,8 +168,8 @@ static int receive_loop(ipckit_channel_t *ch, uint32_t start) {
     bytes += length;
   }
   const char *peer = rc == -EPIPE ? peer_name(ipckit_channel_peer(ch)) : "error";
-  printf("{\"count\":%llu,\"checksum\":%u,\"bytes\":%llu,\"errors\":%llu,\"firstError\":\"%s\",\"peer\":\"%s\",\"rc\":%d,\"next\":%u}\n", count, total,
-         bytes, errors, first, peer, rc, seq);
+  printf("{\"count\":%llu,\"checksum\":%u,\"bytes\":%llu,\"errors\":%llu,\"firstError\":\"%s\",\"peer\":\"%s\",\"rc\":%d,\"next\":%u}\n",
+      count, total, bytes, errors, first, peer, rc, seq);
   ipckit_channel_close(ch);
   free(buf);
   return errors == 0 && rc == -EPIPE ? 0 : 1;
@@ -207,9 +207,10 @@ int main(int argc, char **argv) {
   const char *mode = argv[1], *name = argv[2];
   if (strcmp(mode, "send") == 0 && argc >= 6)
     return do_send(name, strtoul(argv[3], NULL, 10), (uint32_t)strtoul(argv[4], NULL, 10), strtol(argv[5], NULL, 10),
-                   argc > 6 ? (uint32_t)strtoul(argv[6], NULL, 10) : 0, 0);
+        argc > 6 ? (uint32_t)strtoul(argv[6], NULL, 10) : 0, 0);
   if (strcmp(mode, "send-forever") == 0 && argc >= 5)
-    return do_send(name, 0, (uint32_t)strtoul(argv[3], NULL, 10), strtol(argv[4], NULL, 10), argc > 5 ? (uint32_t)strtoul(argv[5], NULL, 10) : 0, 1);
+    return do_send(
+        name, 0, (uint32_t)strtoul(argv[3], NULL, 10), strtol(argv[4], NULL, 10), argc > 5 ? (uint32_t)strtoul(argv[5], NULL, 10) : 0, 1);
   if (strcmp(mode, "receive") == 0) {
     ipckit_channel_t ch;
     open_as(&ch, name, "consumer");
