@@ -8,10 +8,11 @@
  *   channel_peer create-receive NAME CAPACITY          create the channel as consumer, then as receive
  *   channel_peer echo NAME_IN NAME_OUT                 consume NAME_IN, send each message on NAME_OUT
  *   channel_peer send-forever NAME SEED MAXSIZE [START] send until killed (or the consumer goes: exit 3)
- *   channel_peer hold NAME producer|consumer           take the role and wait to be killed; if refused
- *        print {"error": rc} and exit 1
+ *   channel_peer hold NAME producer|consumer           take the role and wait: SIGTERM closes the channel
+ *        (prints "closed", exit 0), SIGKILL is a crash; if refused print {"error": rc} and exit 1
  *   channel_peer too-large NAME                        open as producer; try_send and send of
  *        max_message + 1 bytes; print both results, then close */
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,13 @@ static const char *peer_name(int peer) {
     case IPCKIT_PEER_CLOSED: return "closed";
     default: return "gone";
   }
+}
+
+static volatile sig_atomic_t terminated = 0;
+
+static void on_term(int sig) {
+  (void)sig;
+  terminated = 1;
 }
 
 static void ready(void) {
@@ -230,9 +238,16 @@ int main(int argc, char **argv) {
   if (strcmp(mode, "echo") == 0 && argc >= 4) return do_echo(name, argv[3]);
   if (strcmp(mode, "hold") == 0 && argc >= 4) {
     ipckit_channel_t ch;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_term;
+    sigaction(SIGTERM, &sa, NULL);
     open_as(&ch, name, argv[3]);
     ready();
-    for (;;) pause();
+    while (!terminated) pause();
+    ipckit_channel_close(&ch);
+    printf("closed\n");
+    return 0;
   }
   if (strcmp(mode, "too-large") == 0) {
     ipckit_channel_t ch;
