@@ -3,7 +3,7 @@
 // the stream goes on; close() on either side while the other one sleeps.
 import * as path from 'node:path';
 import { Channel, ErrorCodes } from '../../lib';
-import { cPeer, finish, receiveAll, Sender, sendAll, startPeer, Verifier, type Language } from '../channel-peers';
+import { cPeer, finish, receiveAll, Sender, startPeer, Verifier, type Language } from '../channel-peers';
 import { kill, shmNames, sleepingOn } from '../helpers';
 
 const newName = shmNames('channel-crash');
