@@ -123,13 +123,13 @@ extern "C" {
 #define IPCKIT_CHANNEL_OFF_PRODUCER_BELL 204u
 
 /* Error results besides negative errno values from the OS. */
-#define IPCKIT_CHANNEL_EINVAL (-EINVAL)      /* not a channel: magic, size or header fields */
-#define IPCKIT_CHANNEL_EVERSION (-EPROTO)    /* a channel of another layout version */
-#define IPCKIT_CHANNEL_EBUSY (-EBUSY)        /* the role is held by a live process */
-#define IPCKIT_CHANNEL_EMSGSIZE (-EMSGSIZE)  /* larger than max_message, or than the caller's buffer */
+#define IPCKIT_CHANNEL_EINVAL (-EINVAL)     /* not a channel: magic, size or header fields */
+#define IPCKIT_CHANNEL_EVERSION (-EPROTO)   /* a channel of another layout version */
+#define IPCKIT_CHANNEL_EBUSY (-EBUSY)       /* the role is held by a live process */
+#define IPCKIT_CHANNEL_EMSGSIZE (-EMSGSIZE) /* larger than max_message, or than the caller's buffer */
 #define IPCKIT_CHANNEL_ETIMEDOUT (-ETIMEDOUT)
-#define IPCKIT_CHANNEL_EPIPE (-EPIPE)        /* the peer closed or exited (and, receiving, the ring is empty) */
-#define IPCKIT_CHANNEL_ECORRUPT (-EBADMSG)   /* a record in the ring breaks the layout */
+#define IPCKIT_CHANNEL_EPIPE (-EPIPE)      /* the peer closed or exited (and, receiving, the ring is empty) */
+#define IPCKIT_CHANNEL_ECORRUPT (-EBADMSG) /* a record in the ring breaks the layout */
 
 enum ipckit_channel_role { IPCKIT_CHANNEL_PRODUCER = 1, IPCKIT_CHANNEL_CONSUMER = 2 };
 
@@ -161,9 +161,7 @@ typedef struct ipckit_channel {
 
 /* ---- words ---- */
 
-static inline uint32_t *ipckit__ch_word(const ipckit_channel_t *ch, uint32_t offset) {
-  return (uint32_t *)(void *)(ch->base + offset);
-}
+static inline uint32_t *ipckit__ch_word(const ipckit_channel_t *ch, uint32_t offset) { return (uint32_t *)(void *)(ch->base + offset); }
 
 static inline uint32_t ipckit__ch_load(const ipckit_channel_t *ch, uint32_t offset) {
   return __atomic_load_n(ipckit__ch_word(ch, offset), __ATOMIC_SEQ_CST);
