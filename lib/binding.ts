@@ -193,7 +193,7 @@ export interface NativeSync {
   layout: { version: number; mutexSize: number; conditionSize: number; barrierSize: number; alignment: number };
   futexWait(slot: number, offset: number, expected: number, timeoutMs: number): number;
   futexWake(slot: number, offset: number, count: number): number;
-  futexWaitBrief(slot: number, offset: number, expected: number, micros: number): number;
+  futexWaitBrief(slot: number, offset: number, expected: number, micros: number, slackMicros?: number): number;
   /** Resolves 0 woken, 1 not equal, 2 timed out. */
   futexWaitAsync(slot: number, opId: number, timeoutMs: number, offset: number, expected: number, referenced: boolean): Promise<number>;
   /** Rejects with ERR_IPC_TIMEOUT at the deadline. */

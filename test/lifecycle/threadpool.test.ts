@@ -29,3 +29,12 @@ test('with 16 System V and 16 POSIX receives pending, fs.readFile does not stall
   expect(report.codes).toEqual(['ERR_IPC_CLOSED']);
   console.log(`fs.readFile x20: ${report.baselineMs.toFixed(1)} ms with nothing pending, ${report.pendingMs.toFixed(1)} ms with 32 receives pending`);
 });
+
+test('with 16 Channel receives and 16 Channel sends pending, fs.readFile does not stall', async () => {
+  const result = await runChild('channel');
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  const report = JSON.parse(result.stdout);
+  expect(report).toMatchObject({ readsDoneBeforeRelease: true, stillPending: 32 });
+  expect(report.codes).toEqual(['ERR_IPC_CLOSED']);
+});

@@ -123,13 +123,13 @@ extern "C" {
 #define IPCKIT_CHANNEL_OFF_PRODUCER_BELL 204u
 
 /* Error results besides negative errno values from the OS. */
-#define IPCKIT_CHANNEL_EINVAL (-EINVAL)      /* not a channel: magic, size or header fields */
-#define IPCKIT_CHANNEL_EVERSION (-EPROTO)    /* a channel of another layout version */
-#define IPCKIT_CHANNEL_EBUSY (-EBUSY)        /* the role is held by a live process */
-#define IPCKIT_CHANNEL_EMSGSIZE (-EMSGSIZE)  /* larger than max_message, or than the caller's buffer */
+#define IPCKIT_CHANNEL_EINVAL (-EINVAL)     /* not a channel: magic, size or header fields */
+#define IPCKIT_CHANNEL_EVERSION (-EPROTO)   /* a channel of another layout version */
+#define IPCKIT_CHANNEL_EBUSY (-EBUSY)       /* the role is held by a live process */
+#define IPCKIT_CHANNEL_EMSGSIZE (-EMSGSIZE) /* larger than max_message, or than the caller's buffer */
 #define IPCKIT_CHANNEL_ETIMEDOUT (-ETIMEDOUT)
-#define IPCKIT_CHANNEL_EPIPE (-EPIPE)        /* the peer closed or exited (and, receiving, the ring is empty) */
-#define IPCKIT_CHANNEL_ECORRUPT (-EBADMSG)   /* a record in the ring breaks the layout */
+#define IPCKIT_CHANNEL_EPIPE (-EPIPE)      /* the peer closed or exited (and, receiving, the ring is empty) */
+#define IPCKIT_CHANNEL_ECORRUPT (-EBADMSG) /* a record in the ring breaks the layout */
 
 enum ipckit_channel_role { IPCKIT_CHANNEL_PRODUCER = 1, IPCKIT_CHANNEL_CONSUMER = 2 };
 
@@ -149,6 +149,8 @@ typedef struct ipckit_channel {
   uint32_t peeked;     /* bytes of the record returned by peek, to release (0: none) */
   uint32_t want;       /* record bytes a waiting send needs */
   unsigned spin_us;    /* busy-poll this long before sleeping (0: sleep at once) */
+  uint32_t live_peer;  /* the peer pid last seen alive, and when (CLOCK_MONOTONIC ns) */
+  long long live_peer_ns;
 } ipckit_channel_t;
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -161,9 +163,7 @@ typedef struct ipckit_channel {
 
 /* ---- words ---- */
 
-static inline uint32_t *ipckit__ch_word(const ipckit_channel_t *ch, uint32_t offset) {
-  return (uint32_t *)(void *)(ch->base + offset);
-}
+static inline uint32_t *ipckit__ch_word(const ipckit_channel_t *ch, uint32_t offset) { return (uint32_t *)(void *)(ch->base + offset); }
 
 static inline uint32_t ipckit__ch_load(const ipckit_channel_t *ch, uint32_t offset) {
   return __atomic_load_n(ipckit__ch_word(ch, offset), __ATOMIC_SEQ_CST);
@@ -257,6 +257,8 @@ IPCKIT_CHANNEL_API int ipckit_channel_attach(ipckit_channel_t *ch, void *mem, si
   ch->peeked = 0;
   ch->want = 0;
   ch->spin_us = 0;
+  ch->live_peer = 0;
+  ch->live_peer_ns = 0;
   uint32_t offset = role == IPCKIT_CHANNEL_PRODUCER ? IPCKIT_CHANNEL_OFF_PRODUCER : IPCKIT_CHANNEL_OFF_CONSUMER;
   uint32_t me = (uint32_t)getpid();
   uint32_t seen = ipckit__ch_load(ch, offset);
@@ -354,7 +356,18 @@ static inline int ipckit__ch_wait(ipckit_channel_t *ch, int (*ready)(ipckit_chan
     uint32_t ring = __atomic_load_n(bell, __ATOMIC_SEQ_CST);
     ipckit__ch_store(ch, waiting, 1);
     if (ready(ch)) return 1;
-    int peer = ipckit_channel_peer(ch);
+    /* A closed peer says so in its role word; whether a pid lives takes a system call, made at
+     * most every IPCKIT_CHANNEL_LIVENESS_MS (a sleep lasts at most that long). */
+    uint32_t word = ipckit__ch_load(ch, ipckit__ch_peer_offset(ch));
+    int peer = word == IPCKIT_CHANNEL_ROLE_CLOSED ? IPCKIT_PEER_CLOSED : IPCKIT_PEER_ATTACHED;
+    if (word != IPCKIT_CHANNEL_ROLE_CLOSED && word != IPCKIT_CHANNEL_ROLE_NONE) {
+      long long now = ipckit__ch_now_ns();
+      if (word != ch->live_peer || now - ch->live_peer_ns >= (long long)IPCKIT_CHANNEL_LIVENESS_MS * 1000000LL) {
+        peer = ipckit__ch_peer_state(word);
+        ch->live_peer = peer == IPCKIT_PEER_ATTACHED ? word : 0;
+        ch->live_peer_ns = now;
+      }
+    }
     if (peer == IPCKIT_PEER_CLOSED || peer == IPCKIT_PEER_GONE) return ready(ch) ? 1 : 0;
     long long slice = (long long)IPCKIT_CHANNEL_LIVENESS_MS * 1000000LL;
     if (deadline_ns >= 0) {
