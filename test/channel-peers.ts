@@ -65,6 +65,8 @@ export interface Peer {
   pid: number;
   /** Resolves when the peer exits. */
   done: Promise<RunResult>;
+  /** Resolves with the first line the peer printed that starts with `prefix` (rejects if it exits first). */
+  line(prefix: string): Promise<string>;
 }
 
 /**
@@ -82,11 +84,26 @@ export function startPeer(language: Language, args: string[]): Promise<Peer> {
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+  const watchers: (() => void)[] = [];
+  const line = (prefix: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const look = (): boolean => {
+        const found = stdout.split('\n').find((l, i, all) => i < all.length - 1 && l.startsWith(prefix));
+        if (found !== undefined) resolve(found);
+        return found !== undefined;
+      };
+      if (look()) return;
+      watchers.push(look);
+      void done.then((result) => {
+        if (!look()) reject(new Error(`${language} peer exited (${result.code ?? result.signal}) before a line "${prefix}...": ${stdout}${stderr}`));
+      });
+    });
   return new Promise((resolve, reject) => {
-    onReady = () => resolve({ child, pid: child.pid!, done });
+    onReady = () => resolve({ child, pid: child.pid!, done, line });
     child.stderr!.on('data', (chunk) => (stderr += chunk));
     child.stdout!.on('data', (chunk) => {
       stdout += chunk;
+      for (const look of watchers) look();
       if (!isReady && stdout.split('\n').includes('ready')) {
         isReady = true;
         onReady!();

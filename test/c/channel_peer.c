@@ -10,6 +10,8 @@
  *   channel_peer send-forever NAME SEED MAXSIZE [START] send until killed (or the consumer goes: exit 3)
  *   channel_peer hold NAME producer|consumer           take the role and wait: SIGTERM closes the channel
  *        (prints "closed", exit 0), SIGKILL is a crash; if refused print {"error": rc} and exit 1
+ *   channel_peer peek-hold NAME N                      open as consumer, receive N messages, peek the
+ *        next one (never released), print "held SEQ", wait to be killed
  *   channel_peer too-large NAME                        open as producer; try_send and send of
  *        max_message + 1 bytes; print both results, then close */
 #include <signal.h>
@@ -248,6 +250,27 @@ int main(int argc, char **argv) {
     ipckit_channel_close(&ch);
     printf("closed\n");
     return 0;
+  }
+  if (strcmp(mode, "peek-hold") == 0 && argc >= 4) {
+    ipckit_channel_t ch;
+    open_as(&ch, name, "consumer");
+    ready();
+    uint32_t cap = ipckit_channel_max_message(&ch), length = 0;
+    unsigned char *buf = malloc(cap);
+    for (unsigned long n = strtoul(argv[3], NULL, 10); n > 0; n--) {
+      int rc = ipckit_channel_receive(&ch, buf, cap, &length, -1);
+      if (rc != 0) return 1;
+    }
+    const unsigned char *view = NULL;
+    while ((view = ipckit_channel_peek(&ch, &length)) == NULL) {
+      if (length == UINT32_MAX) return 1;
+      usleep(1000);
+    }
+    uint32_t seq = 0;
+    if (length >= 8) memcpy(&seq, view, 4);
+    printf("held %d\n", length >= 8 ? (int)seq : -1);
+    fflush(stdout);
+    for (;;) pause();
   }
   if (strcmp(mode, "too-large") == 0) {
     ipckit_channel_t ch;

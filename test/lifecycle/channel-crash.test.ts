@@ -3,7 +3,7 @@
 // the stream goes on; close() on either side while the other one sleeps.
 import * as path from 'node:path';
 import { Channel, ErrorCodes } from '../../lib';
-import { cPeer, finish, receiveAll, Sender, startPeer, Verifier, type Language } from '../channel-peers';
+import { cPeer, finish, receiveAll, Sender, sendAll, startPeer, Verifier, type Language } from '../channel-peers';
 import { kill, shmNames, sleepingOn } from '../helpers';
 
 const newName = shmNames('channel-crash');
@@ -101,6 +101,25 @@ describe.each(['Node', 'C'] as const)('a %s consumer killed with SIGKILL', (lang
     ch.close();
     const report = await finish(successor);
     expect(report).toMatchObject({ count: filled + 1, errors: 0, checksum: sender.report().checksum, peer: 'closed', exit: 0 });
+  }, 60_000);
+});
+
+describe.each(['Node', 'C'] as const)('a %s consumer killed holding a record it did not release', (language: Language) => {
+  test('its successor receives that record again, then the rest, in order', async () => {
+    const name = newName();
+    using ch = Channel.create(name, { capacity: RING, role: 'producer' });
+    const sender = new Sender(12, 100);
+    // Sizes up to 100 bytes: 40 messages fit in the ring, all sent before the consumer starts.
+    await sendAll(ch, sender, 40);
+    const holder = await startPeer(language, [language === 'C' ? 'peek-hold' : 'view-hold', name, '17']);
+    const held = await holder.line('held ');
+    await kill(holder.child, 'SIGKILL');
+    // Message 17 was being looked at (its seq is in it when it has 8 bytes or more).
+    expect(['held 17', 'held -1']).toContain(held);
+    const successor = await startPeer(language, ['receive', name, '17']);
+    ch.close();
+    const report = await finish(successor);
+    expect(report).toMatchObject({ count: 40 - 17, errors: 0, next: 40, peer: 'closed', exit: 0 });
   }, 60_000);
 });
 
