@@ -189,7 +189,7 @@ export class Channel {
   #livePeer = 0;
   #livePeerAt = 0;
 
-  private constructor(token: symbol, name: string, shm: SharedMemory, options: ChannelWaitingOptions) {
+  private constructor(token: symbol, name: string, shm: SharedMemory, capacity: number, options: ChannelWaitingOptions) {
     if (token !== CONSTRUCT) throw illegalConstructor();
     this.#name = name;
     this.#shm = shm;
@@ -197,7 +197,9 @@ export class Channel {
     this.#memory = this.#buffer.buffer as ArrayBuffer;
     this.#words = shm.view(Int32Array);
     this.#slot = slotOf(shm);
-    this.#capacity = this.#words[W_CAPACITY] >>> 0;
+    // The capacity #check() validated (or create() wrote), never the header word read again: a
+    // peer may rewrite that word at any time, and the mapping's size does not follow it.
+    this.#capacity = capacity;
     this.#mask = this.#capacity - 1;
     this.#maxMessage = this.#capacity / 2 - 8;
     this.#spin = options.spin!;
@@ -205,10 +207,15 @@ export class Channel {
     this.#syncWaitSlack = options.syncWaitSlack!;
   }
 
-  static #wrap(name: string, shm: SharedMemory, options: Required<Omit<ChannelWaitingOptions, 'role'>> & ChannelWaitingOptions): Channel {
+  static #wrap(
+    name: string,
+    shm: SharedMemory,
+    capacity: number,
+    options: Required<Omit<ChannelWaitingOptions, 'role'>> & ChannelWaitingOptions,
+  ): Channel {
     let channel: Channel;
     try {
-      channel = new Channel(CONSTRUCT, name, shm, options);
+      channel = new Channel(CONSTRUCT, name, shm, capacity, options);
       if (options.role !== undefined) channel.#claim(options.role);
     } catch (error) {
       shm.close();
@@ -236,7 +243,7 @@ export class Channel {
     words[W_CREATOR] = process.pid;
     Atomics.store(words, W_MAGIC, MAGIC);
     try {
-      return Channel.#wrap(normalized, shm, waiting);
+      return Channel.#wrap(normalized, shm, capacity, waiting);
     } catch (error) {
       // #wrap closed the mapping; a channel nobody could use should not keep the name.
       SharedMemory.unlink(normalized);
@@ -252,16 +259,18 @@ export class Channel {
     const normalized = posixName(name);
     const waiting = validateWaiting(validateObject<ChannelOpenOptions>(options, 'options'));
     const shm = SharedMemory.open(normalized);
+    let capacity: number;
     try {
-      Channel.#check(normalized, shm);
+      capacity = Channel.#check(normalized, shm);
     } catch (error) {
       shm.close();
       throw error;
     }
-    return Channel.#wrap(normalized, shm, waiting);
+    return Channel.#wrap(normalized, shm, capacity, waiting);
   }
 
-  static #check(name: string, shm: SharedMemory): void {
+  /** Checks the header against the layout and the object's size; returns the capacity it checked. */
+  static #check(name: string, shm: SharedMemory): number {
     const size = shm.size;
     if (size < HEADER) throw notAChannel(name, `${size} bytes is smaller than a channel's ${HEADER}-byte header`);
     const words = shm.view(Int32Array, 0, HEADER / 4);
@@ -290,6 +299,7 @@ export class Channel {
     if (words[W_MAX_MESSAGE] >>> 0 !== capacity / 2 - 8)
       throw notAChannel(name, `its max_message ${words[W_MAX_MESSAGE] >>> 0} disagrees with its capacity ${capacity}`);
     if (size !== HEADER + capacity) throw notAChannel(name, `the object has ${size} bytes but its header says ${HEADER + capacity}`);
+    return capacity;
   }
 
   /** Removes the channel's name; open handles keep working. */

@@ -1,7 +1,8 @@
 // Property-based fuzzing of the whole public surface (test/fixtures/fuzz/): random calls with
 // arguments of every JavaScript type, on open, closed and wrong-kind handles, interleaved with
-// waits, aborts, closes, overwritten object bytes, worker threads that die holding a Mutex and
-// files planted in /dev/shm. Each run must end with every call answered by a value or a coded
+// waits, aborts, closes, overwritten object bytes, worker threads that die holding a Mutex,
+// hostile writers into a Channel's header and ring (from this thread, and racing from a worker
+// thread) and files planted in /dev/shm (non-channel objects opened as channels among them). Each run must end with every call answered by a value or a coded
 // error, every wait settled, nothing leaked and the process alive.
 //
 // The fuzzer runs in a child process, so a crash is a signal and not a dead jest worker. The seed
