@@ -13,10 +13,9 @@ const { windowFor } = require('./window');
 const now = () => Number(process.hrtime.bigint()) / 1e9;
 
 if (process.argv[2] === 'child') {
-  const [, , , mode, sizeArg, countArg, warmupArg] = process.argv;
+  const [, , , mode, sizeArg, countArg] = process.argv;
   const size = Number(sizeArg);
   const count = Number(countArg);
-  const warmup = Number(warmupArg);
   const { ackEvery } = windowFor(size);
   let got = 0;
   let t0 = 0;

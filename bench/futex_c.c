@@ -4,7 +4,8 @@
  * message, 128/132 for pong's answer): the waiter polls for SPIN microseconds, then stores 1 in the
  * flag, checks the word again and futex-waits; the waker stores the word and issues FUTEX_WAKE only
  * when it takes the flag from 1 (the protocol channel.h uses, without the ring). Prints the ping's
- * {"median","p99"} in microseconds. */
+ * {"median","p99"} in microseconds; exits 3 if a wait timed out with its value there (a lost wake-up). */
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <stdint.h>
@@ -22,6 +23,7 @@
 #endif
 
 static unsigned spin_us;
+static long lost; /* waits that timed out although the value had arrived: lost wake-ups (should stay 0) */
 
 static void wait_for(uint32_t *word, uint32_t *waiting, uint32_t want) {
   if (__atomic_load_n(word, __ATOMIC_SEQ_CST) == want) return;
@@ -40,7 +42,12 @@ static void wait_for(uint32_t *word, uint32_t *waiting, uint32_t want) {
     __atomic_store_n(waiting, 1u, __ATOMIC_SEQ_CST);
     seen = __atomic_load_n(word, __ATOMIC_SEQ_CST);
     if (seen == want) return;
-    syscall(SYS_futex, word, FUTEX_WAIT, seen, NULL, NULL, 0);
+    /* A bounded sleep, as channel.h's sleeps are (its liveness slice): a lost wake-up would show
+     * as a 200 ms trip and in "lost", not as a hang. */
+    struct timespec slice = {0, 200 * 1000 * 1000};
+    if (syscall(SYS_futex, word, FUTEX_WAIT, seen, &slice, NULL, 0) != 0 && errno == ETIMEDOUT &&
+        __atomic_load_n(word, __ATOMIC_SEQ_CST) == want)
+      lost++;
   }
 }
 
@@ -77,13 +84,15 @@ int main(int argc, char **argv) {
       wait_for(pong, pong_waiting, (uint32_t)i);
       if (i > warmup) lat[i - 1 - warmup] = (bench_now() - t0) * 1e6;
     }
+    if (lost > 0) fprintf(stderr, "futex_c: %ld lost wake-ups\n", lost);
     bench_print_latency(lat, count);
   } else {
     for (long i = 1; i <= warmup + count; i++) {
       wait_for(ping, ping_waiting, (uint32_t)i);
       post(pong, pong_waiting, (uint32_t)i);
     }
+    if (lost > 0) fprintf(stderr, "futex_c: %ld lost wake-ups\n", lost);
     printf("{}\n");
   }
-  return 0;
+  return lost > 0 ? 3 : 0;
 }

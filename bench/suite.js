@@ -52,7 +52,7 @@ const SPIN = Math.round(envNumber('BENCH_SPIN', 50));
 const SIZES = process.env.BENCH_SIZES ? process.env.BENCH_SIZES.split(',').map(Number) : quick ? [64, 65536] : [64, 4096, 65536, 1 << 20];
 const OUT = path.resolve(process.env.BENCH_OUT || path.join(__dirname, 'results'));
 const CALIBRATE = !quick;
-const PROCESS_TIMEOUT_MS = 120_000;
+const PROCESS_TIMEOUT_MS = 60_000;
 
 const readLimit = (file) => {
   try {
@@ -170,7 +170,8 @@ function run(cpus, argv, env) {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const last = out.trim().split('\n').pop();
-      if (code !== 0) return reject(new Error(`taskset -c ${cpus} ${argv.map((a) => path.basename(String(a))).join(' ')}: ${code ?? signal}\n${err}`));
+      if (code !== 0)
+        return reject(new Error(`taskset -c ${cpus} ${argv.map((a) => path.basename(String(a))).join(' ')}: ${code ?? signal}\n${err}`));
       try {
         resolve(JSON.parse(last));
       } catch {
@@ -216,7 +217,8 @@ const cRecv = (name, size, count) => [C.channel_c, 'recv', name, s(size), s(coun
 
 const queueStream = (kind, impl) => async (size, place, count) => {
   const q = makeQueue(kind);
-  const cmd = (mode) => (impl === 'node' ? [NODE, W.queue, mode, kind, q.target, s(size), s(count)] : [C.queues_c, mode, kind, q.target, s(size), s(count)]);
+  const cmd = (mode) =>
+    impl === 'node' ? [NODE, W.queue, mode, kind, q.target, s(size), s(count)] : [C.queues_c, mode, kind, q.target, s(size), s(count)];
   try {
     return await pair(place, cmd('send'), cmd('recv'), { SPIN: '0' });
   } finally {
@@ -376,7 +378,8 @@ const futexTrip = (spin) => async (size, place, count, warmup) => {
 };
 const queueTrip = (kind, impl) => async (size, place, count, warmup) => {
   const q = makeQueue(kind);
-  const cmd = (mode) => (impl === 'node' ? [NODE, W.queue, mode, kind, q.target, s(size), s(count)] : [C.queues_c, mode, kind, q.target, s(size), s(count)]);
+  const cmd = (mode) =>
+    impl === 'node' ? [NODE, W.queue, mode, kind, q.target, s(size), s(count)] : [C.queues_c, mode, kind, q.target, s(size), s(count)];
   try {
     return await pair(place, cmd('ping'), cmd('pong'), { SPIN: '0', WARMUP: s(warmup) }, 'first');
   } finally {
@@ -560,7 +563,10 @@ for (const [kind, rows] of [
         const cell = { kind, row, size, place: PLACES[placeKey], samples: [], na: undefined };
         if (row.limit && size > row.limit.max) cell.na = row.limit.why;
         else if (!hasChannel && (row.id.startsWith('ch-') || row.transport.includes('Channel'))) cell.na = 'n/a (no Channel in this build)';
-        if (kind === 'stream') cell.count = quick ? Math.min(5000, Math.max(16, Math.floor((1 << 20) / size))) : Math.min(20000, Math.max(20, Math.floor((4 << 20) / size)));
+        if (kind === 'stream')
+          cell.count = quick
+            ? Math.min(5000, Math.max(16, Math.floor((1 << 20) / size)))
+            : Math.min(20000, Math.max(20, Math.floor((4 << 20) / size)));
         else cell.count = quick ? 100 : 200;
         cells.push(cell);
       }
@@ -635,7 +641,14 @@ function tableRows(kind) {
     } else if (!sum) {
       out.push([...head, 'failed', '—', '—', baseLabel, '—']);
     } else if (kind === 'stream') {
-      out.push([...head, `${fmtRate(sum.value)} (${fmtRate(sum.min)}–${fmtRate(sum.max)})`, fmtMB(sum.value * cell.size), String(cell.samples.length), baseLabel, ratio]);
+      out.push([
+        ...head,
+        `${fmtRate(sum.value)} (${fmtRate(sum.min)}–${fmtRate(sum.max)})`,
+        fmtMB(sum.value * cell.size),
+        String(cell.samples.length),
+        baseLabel,
+        ratio,
+      ]);
     } else {
       out.push([...head, `${fmtUs(sum.value)} (${fmtUs(sum.min)}–${fmtUs(sum.max)})`, fmtUs(sum.p99), String(cell.samples.length), baseLabel, ratio]);
     }
@@ -646,9 +659,11 @@ function tableRows(kind) {
 const STREAM_HEADER = ['transport', 'ends', 'API', 'size', 'placement', 'msgs/s median (min–max)', 'MB/s', 'reps', 'C baseline', 'Node ÷ C'];
 const TRIP_HEADER = ['transport', 'ends', 'waits', 'size', 'placement', 'round trip µs median (min–max)', 'p99 µs', 'reps', 'C baseline', 'Node ÷ C'];
 const markdown = (header, rows) =>
-  [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map((v) => String(v).replace(/\|/g, '\\|')).join(' | ')} |`)].join(
-    '\n',
-  );
+  [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.map((v) => String(v).replace(/\|/g, '\\|')).join(' | ')} |`),
+  ].join('\n');
 
 // ---- targets ----
 
@@ -671,7 +686,10 @@ function targets() {
   const net64 = val('stream', 'net', 64, 'two');
   if (b64) {
     lines.push(`- 64 B Node→Node stream (2 CPUs) ≥ 10 M msgs/s: ${fmtRate(b64.value)}/s (${b64.api}) — ${verdict(b64.value >= 10e6)}`);
-    if (net64) lines.push(`- 64 B Node→Node ≥ 20× net: ${(b64.value / net64.value).toFixed(1)}× (net ${fmtRate(net64.value)}/s) — ${verdict(b64.value >= 20 * net64.value)}`);
+    if (net64)
+      lines.push(
+        `- 64 B Node→Node ≥ 20× net: ${(b64.value / net64.value).toFixed(1)}× (net ${fmtRate(net64.value)}/s) — ${verdict(b64.value >= 20 * net64.value)}`,
+      );
     else missing('64 B Node→Node ≥ 20× net');
   } else missing('64 B Node→Node stream ≥ 10 M msgs/s');
   for (const size of [65536, 1 << 20]) {
@@ -679,8 +697,13 @@ function targets() {
     const ring = val('stream', 'ch-cc', size, 'two');
     if (b && ring) {
       const r = b.value / ring.value;
+      const copy = val('stream', 'ch-nn-batch', size, 'two');
+      const also =
+        b.api === 'tryReceiveView' && copy
+          ? `; copying with tryReceiveBatch: ${fmtMB(copy.value * size)} MB/s = ${(copy.value / ring.value).toFixed(2)}×`
+          : '';
       lines.push(
-        `- ${fmtSize(size)} Node→Node (2 CPUs) ≥ 0.5× the C ring: ${fmtMB(b.value * size)} MB/s (${b.api}) vs ${fmtMB(ring.value * size)} MB/s = ${r.toFixed(2)}× — ${verdict(r >= 0.5)}`,
+        `- ${fmtSize(size)} Node→Node (2 CPUs) ≥ 0.5× the C ring: ${fmtMB(b.value * size)} MB/s (${b.api}) vs ${fmtMB(ring.value * size)} MB/s = ${r.toFixed(2)}× — ${verdict(r >= 0.5)}${also}`,
       );
     } else missing(`${fmtSize(size)} Node→Node ≥ 0.5× the C ring`);
   }
@@ -688,7 +711,9 @@ function targets() {
   const mc = val('stream', 'memcpy', 1 << 20, 'one');
   if (b1m && mc) {
     const r = b1m.value / mc.value;
-    lines.push(`- 1 MiB Node→Node ≥ 0.7× memcpy: ${fmtMB(b1m.value * (1 << 20))} MB/s vs ${fmtMB(mc.value * (1 << 20))} MB/s = ${r.toFixed(2)}× — ${verdict(r >= 0.7)}`);
+    lines.push(
+      `- 1 MiB Node→Node ≥ 0.7× memcpy: ${fmtMB(b1m.value * (1 << 20))} MB/s vs ${fmtMB(mc.value * (1 << 20))} MB/s = ${r.toFixed(2)}× — ${verdict(r >= 0.7)}`,
+    );
   } else missing('1 MiB Node→Node ≥ 0.7× memcpy');
   const futex = val('trip', 'futex', 64, 'same');
   for (const [id, limit, label] of [
@@ -704,7 +729,10 @@ function targets() {
     } else missing(`64 B round trip, same CPU, ${label} ≤ ${limit}× C futex`);
   }
   const spin = val('trip', 'ch-nn-sync-spin', 64, 'two');
-  if (spin) lines.push(`- 64 B round trip with spin ${SPIN} µs across CPUs (sendSync/receiveSync) < 1 µs: ${fmtUs(spin.value)} µs — ${verdict(spin.value < 1)}`);
+  if (spin)
+    lines.push(
+      `- 64 B round trip with spin ${SPIN} µs across CPUs (sendSync/receiveSync) < 1 µs: ${fmtUs(spin.value)} µs — ${verdict(spin.value < 1)}`,
+    );
   else missing('spin round trip < 1 µs across CPUs');
   const spinP = val('trip', 'ch-nn-promise-spin', 64, 'two');
   if (spinP) lines.push(`  (with await send/receive and the same spin: ${fmtUs(spinP.value)} µs — ${verdict(spinP.value < 1)})`);
@@ -720,7 +748,13 @@ function chart() {
     const bars = cells
       .filter((c) => c.kind === 'stream' && c.size === size && (c.place.key === 'two' || c.place.key === 'one'))
       .map((c) => ({ label: `${c.row.transport}, ${c.row.ends}${c.row.id === 'ch-nn-view' ? ' (view)' : ''}`, cell: c, v: summarize(c) }));
-    groups.push({ title: `Stream, ${fmtSize(size)}, 2 CPUs (memcpy: 1 thread): MB/s, log scale`, bars, value: (b) => b.v && b.v.value * size, unit: 'MB/s', scale: 1e-6 });
+    groups.push({
+      title: `Stream, ${fmtSize(size)}, 2 CPUs (memcpy: 1 thread): MB/s, log scale`,
+      bars,
+      value: (b) => b.v && b.v.value * size,
+      unit: 'MB/s',
+      scale: 1e-6,
+    });
   }
   const tripBars = (place) =>
     cells
@@ -728,7 +762,13 @@ function chart() {
       .map((c) => ({ label: `${c.row.transport}, ${c.row.ends}: ${c.row.api}`, cell: c, v: summarize(c) }));
   for (const place of ['same', 'two']) {
     if (!SIZES.includes(64)) break;
-    groups.push({ title: `Round trip, 64 B, ${PLACES[place].label}: median µs, log scale (shorter is faster)`, bars: tripBars(place), value: (b) => b.v && b.v.value, unit: 'µs', scale: 1 });
+    groups.push({
+      title: `Round trip, 64 B, ${PLACES[place].label}: median µs, log scale (shorter is faster)`,
+      bars: tripBars(place),
+      value: (b) => b.v && b.v.value,
+      unit: 'µs',
+      scale: 1,
+    });
   }
   const width = 1100;
   const labelW = 520;
@@ -736,7 +776,9 @@ function chart() {
   const rowH = 16;
   let y = 40;
   const parts = [];
-  parts.push(`<text x="10" y="22" font-size="15" font-weight="bold">ipckit benchmark suite — ${esc(machine.date)} — ${esc(machine.cpu)}, ${machine.cores} CPUs</text>`);
+  parts.push(
+    `<text x="10" y="22" font-size="15" font-weight="bold">ipckit benchmark suite — ${esc(machine.date)} — ${esc(machine.cpu)}, ${machine.cores} CPUs</text>`,
+  );
   for (const g of groups) {
     const values = g.bars.map((b) => g.value(b)).filter((v) => v > 0);
     if (values.length === 0) continue;
@@ -754,8 +796,12 @@ function chart() {
       parts.push(`<text x="${labelW - 6}" y="${y + 12}" font-size="11" text-anchor="end">${esc(b.label)}</text>`);
       if (v > 0) {
         const w = Math.max(1, xOf(v) - labelW);
-        parts.push(`<rect x="${labelW}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 4}" fill="${isC ? '#8a8a8a' : b.cell.row.transport.startsWith('ipckit') ? '#2b6cb0' : '#d69e2e'}"/>`);
-        parts.push(`<text x="${(labelW + w + 4).toFixed(1)}" y="${y + 12}" font-size="11">${esc(g.unit === 'µs' ? fmtUs(v) : fmtMB(v))} ${g.unit}</text>`);
+        parts.push(
+          `<rect x="${labelW}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 4}" fill="${isC ? '#8a8a8a' : b.cell.row.transport.startsWith('ipckit') ? '#2b6cb0' : '#d69e2e'}"/>`,
+        );
+        parts.push(
+          `<text x="${(labelW + w + 4).toFixed(1)}" y="${y + 12}" font-size="11">${esc(g.unit === 'µs' ? fmtUs(v) : fmtMB(v))} ${g.unit}</text>`,
+        );
       } else {
         parts.push(`<text x="${labelW + 4}" y="${y + 12}" font-size="11" fill="#888">${esc(b.cell.na ?? 'failed')}</text>`);
       }
@@ -764,7 +810,9 @@ function chart() {
     for (let d = lo; d <= hi; d++) {
       const x = labelW + (barW * (d - lo)) / span;
       parts.push(`<line x1="${x.toFixed(1)}" y1="${top}" x2="${x.toFixed(1)}" y2="${y}" stroke="#ccc" stroke-width="0.5"/>`);
-      parts.push(`<text x="${x.toFixed(1)}" y="${y + 11}" font-size="9" text-anchor="middle" fill="#666">${esc(fmtMB(10 ** d / (g.scale === 1 ? 1e6 : 1)))}</text>`);
+      parts.push(
+        `<text x="${x.toFixed(1)}" y="${y + 11}" font-size="9" text-anchor="middle" fill="#666">${esc(fmtMB(10 ** d / (g.scale === 1 ? 1e6 : 1)))}</text>`,
+      );
     }
     y += 16;
   }
@@ -802,7 +850,9 @@ const machine = describeMachine();
 async function main() {
   const active = cells.filter((c) => !c.na);
   const say = (m) => process.stderr.write(`${m}\n`);
-  say(`ipckit bench suite: ${active.length} cells (${cells.length - active.length} n/a), ${REPS} repetitions${CALIBRATE ? ' after one calibration pass' : ''}${quick ? ', quick' : ''}`);
+  say(
+    `ipckit bench suite: ${active.length} cells (${cells.length - active.length} n/a), ${REPS} repetitions${CALIBRATE ? ' after one calibration pass' : ''}${quick ? ', quick' : ''}`,
+  );
   const t0 = Date.now();
   const passes = CALIBRATE ? REPS + 1 : REPS;
   for (let pass = 0; pass < passes; pass++) {
@@ -839,13 +889,14 @@ async function main() {
   const targetLines = targets();
   const notes = [
     '- Streams: one sender process, one receiver process, a fixed count per cell; the receiver times its first to its last message.',
-    '- Round trips: one message in flight, ping times each trip after untimed warm-up trips; the median and p99 are the medians over the repetitions of each sample\'s median and p99.',
+    "- Round trips: one message in flight, ping times each trip after untimed warm-up trips; the median and p99 are the medians over the repetitions of each sample's median and p99.",
     '- Queue rows: Node receives with `spin: 0` so that it blocks like the C side. A 4 KiB System V stream holds at most msgmnb / size messages in flight.',
     `- Spinning rows spin ${SPIN} µs on both sides (Node \`spin\` option, C \`ipckit_channel_set_spin\` or the same loop in the futex program). Spinning on the same CPU as the peer only delays it.`,
     "- The C futex ping-pong carries no payload: it is the floor of a wake-up round trip (the channel's protocol without the ring).",
   ];
   const failed = cells.filter((c) => c.errors);
-  if (failed.length) notes.push(`- Failed samples: ${failed.map((c) => `${c.row.id} ${fmtSize(c.size)} ${c.place.label} (${c.errors})`).join('; ')}.`);
+  if (failed.length)
+    notes.push(`- Failed samples: ${failed.map((c) => `${c.row.id} ${fmtSize(c.size)} ${c.place.label} (${c.errors})`).join('; ')}.`);
   const md = [
     ...heading,
     '',
@@ -857,7 +908,7 @@ async function main() {
     '',
     tripTable,
     '',
-    '## Targets (the issue\'s, measured here)',
+    "## Targets (the issue's, measured here)",
     '',
     ...targetLines,
     '',
@@ -883,7 +934,10 @@ async function main() {
     samples: c.samples,
     summary: summarize(c),
   }));
-  fs.writeFileSync(path.join(OUT, 'latest.json'), `${JSON.stringify({ machine, reps: REPS, seconds: SECONDS, spin: SPIN, quick, cells: raw }, null, 1)}\n`);
+  fs.writeFileSync(
+    path.join(OUT, 'latest.json'),
+    `${JSON.stringify({ machine, pid: process.pid, reps: REPS, seconds: SECONDS, spin: SPIN, quick, cells: raw }, null, 1)}\n`,
+  );
 
   console.log(`Machine: ${machine.cpu}, ${machine.cores} CPUs${machine.virtual}; ${machine.kernel}; Node ${machine.node}; ${machine.limits}`);
   console.log(md.split('\n').slice(2).join('\n'));
