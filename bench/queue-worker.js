@@ -21,6 +21,8 @@ const there = sysv ? { type: 1, ...spin } : { ...spin };
 const backOpts = sysv ? { type: 2, ...spin } : { ...spin };
 const sendThere = sysv ? { type: 1 } : {};
 const sendBack = sysv ? { type: 2 } : {};
+// WARMUP (bench/suite.js): untimed round trips before the timed ones, on both sides.
+const warmup = Number(process.env.WARMUP ?? 0);
 
 async function main() {
   if (mode === 'fill-drain') {
@@ -61,17 +63,17 @@ async function main() {
   }
   if (mode === 'ping') {
     const lat = new Float64Array(count);
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; i < warmup + count; i++) {
       const t0 = process.hrtime.bigint();
       await out.send(data, sendThere);
       await back.receive(backOpts);
-      lat[i] = Number(process.hrtime.bigint() - t0) / 1000;
+      if (i >= warmup) lat[i - warmup] = Number(process.hrtime.bigint() - t0) / 1000;
     }
     lat.sort();
     return { median: lat[count >> 1], p99: lat[Math.floor(count * 0.99)], count };
   }
   if (mode === 'pong') {
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; i < warmup + count; i++) {
       const { data: m } = await out.receive(there);
       await back.send(m, sendBack);
     }

@@ -99,6 +99,9 @@ int main(int argc, char **argv) {
       }
     }
   }
+  /* WARMUP (bench/suite.js): untimed round trips before the timed ones, on both sides. */
+  const char *warmup_env = getenv("WARMUP");
+  long warmup = warmup_env ? strtol(warmup_env, NULL, 10) : 0;
   static struct msg m;
   memset(m.text, 7, size);
   if (strcmp(mode, "fill-drain") == 0) {
@@ -126,16 +129,16 @@ int main(int argc, char **argv) {
     printf("{\"seconds\":%.6f,\"count\":%ld}\n", now() - t0, count - 1);
   } else if (strcmp(mode, "ping") == 0) {
     double *lat = malloc(sizeof(double) * (size_t)count);
-    for (long i = 0; i < count; i++) {
+    for (long i = 0; i < warmup + count; i++) {
       double t0 = now();
       send_one(&m, 1, 0);
       recv_one(&m, 2, 0);
-      lat[i] = (now() - t0) * 1e6;
+      if (i >= warmup) lat[i - warmup] = (now() - t0) * 1e6;
     }
     qsort(lat, (size_t)count, sizeof(double), cmp);
     printf("{\"median\":%.2f,\"p99\":%.2f,\"count\":%ld}\n", lat[count / 2], lat[(long)(count * 0.99)], count);
   } else if (strcmp(mode, "pong") == 0) {
-    for (long i = 0; i < count; i++) {
+    for (long i = 0; i < warmup + count; i++) {
       recv_one(&m, 1, 0);
       send_one(&m, 2, 0);
     }
