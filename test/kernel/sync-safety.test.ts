@@ -344,6 +344,7 @@ describe('argument and lifetime checks', () => {
     const classes = Object.entries(ipckit).filter(([key, value]) => typeof value === 'function' && /^[A-Z]/.test(key) && key !== 'IpcError');
     expect(classes.map(([key]) => key).sort()).toEqual([
       'Barrier',
+      'Channel',
       'Condition',
       'MappedFile',
       'Mapping',

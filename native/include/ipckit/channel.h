@@ -251,7 +251,12 @@ IPCKIT_CHANNEL_API int ipckit_channel_attach(ipckit_channel_t *ch, void *mem, si
   ch->base = (unsigned char *)mem;
   ch->size = size;
   ch->role = 0;
+  /* The capacity is read once more, and checked again: a peer may have rewritten the word since
+   * ipckit_channel_check read it, and every access to the ring trusts this copy. */
   ch->capacity = ipckit__ch_load(ch, IPCKIT_CHANNEL_OFF_CAPACITY);
+  if (ch->capacity < IPCKIT_CHANNEL_MIN_CAPACITY || ch->capacity > IPCKIT_CHANNEL_MAX_CAPACITY ||
+      (ch->capacity & (ch->capacity - 1)) != 0 || size != (size_t)IPCKIT_CHANNEL_HEADER_SIZE + ch->capacity)
+    return -EINVAL;
   ch->mask = ch->capacity - 1;
   ch->max_message = ch->capacity / 2 - IPCKIT_CHANNEL_RECORD_HEADER;
   ch->peeked = 0;
