@@ -19,50 +19,67 @@ const RUNS = Number(process.env.ROBUST_RUNS ?? 25);
 
 type Op = [string, number];
 
+// A held mutex's two robust-list links, as overwritten by 'corruptLinks': `next` points at the
+// older neighbour (the kernel walks it), `prev` at the newer one. Legitimate list operations on
+// other mutexes rewrite some of them: locking a mutex sets the previous newest's `prev`, and
+// unlocking one sets its newer neighbour's `next` and its older neighbour's `prev`. A link so
+// rewritten is intact again, so the model tracks the two separately.
 interface Model {
   held: boolean;
-  linksCorrupt: boolean;
+  nextCorrupt: boolean;
+  prevCorrupt: boolean;
   wiped: boolean;
 }
+
+const corrupt = (m: Model) => m.nextCorrupt || m.prevCorrupt;
 
 // What each operation should report, and how it changes the model. `order` lists the held
 // mutexes oldest first, as the child's robust list links them (newest at the head).
 function expected(op: Op, models: Model[], order: number[]): string[] {
   const [kind, i] = op;
   const m = models[i];
-  const release = () => order.splice(order.indexOf(i), 1);
+  const release = () => {
+    const at = order.indexOf(i);
+    if (at > 0) models[order[at - 1]].prevCorrupt = false; // the older neighbour's prev
+    if (at < order.length - 1) models[order[at + 1]].nextCorrupt = false; // the newer neighbour's next
+    order.splice(at, 1);
+  };
+  const push = () => {
+    if (order.length > 0) models[order[order.length - 1]].prevCorrupt = false;
+    order.push(i);
+  };
   switch (kind) {
     case 'lock':
     case 'tryLock':
       if (m.held) return [kind === 'lock' ? 'ERR_IPC_MUTEX_HELD' : 'busy'];
       if (m.wiped) return ['ERR_IPC_MUTEX_CORRUPT'];
-      Object.assign(m, { held: true, linksCorrupt: false });
-      order.push(i);
+      Object.assign(m, { held: true, nextCorrupt: false, prevCorrupt: false });
+      push();
       return ['ok'];
     case 'unlock':
       if (!m.held) return ['ERR_IPC_MUTEX_NOT_OWNER'];
       m.held = false;
       release();
-      return [m.linksCorrupt || m.wiped ? 'ERR_IPC_MUTEX_CORRUPT' : 'ok'];
+      return [corrupt(m) || m.wiped ? 'ERR_IPC_MUTEX_CORRUPT' : 'ok'];
     case 'corruptLinks':
       // Links of a mutex nobody holds are rewritten by the next lock; only a held one is hurt.
-      if (m.held && !m.wiped) m.linksCorrupt = true;
+      if (m.held && !m.wiped) Object.assign(m, { nextCorrupt: true, prevCorrupt: true });
       return ['ok'];
     case 'wipe':
       m.wiped = true;
       return ['ok'];
     case 'recreate':
       if (m.held) return ['ERR_IPC_MUTEX_HELD'];
-      Object.assign(m, { linksCorrupt: false, wiped: false });
+      Object.assign(m, { nextCorrupt: false, prevCorrupt: false, wiped: false });
       return ['ok'];
     case 'condWait':
       if (!m.held) return ['ERR_IPC_MUTEX_NOT_OWNER'];
       release();
-      if (m.linksCorrupt || m.wiped) {
+      if (corrupt(m) || m.wiped) {
         m.held = false;
         return ['ERR_IPC_MUTEX_CORRUPT'];
       }
-      order.push(i); // relocked: now the newest
+      push(); // relocked: now the newest
       return ['timed-out', 'ok']; // a futex wait may end spuriously; either way it relocks
     default:
       throw new Error(kind);
@@ -103,7 +120,7 @@ test(`robust list survives random overwrites of held mutexes (${RUNS} runs of up
           Mutex.create(shm, 64 * i);
           Condition.create(shm, 64 * COUNT + 32 * i);
         }
-        const models: Model[] = Array.from({ length: COUNT }, () => ({ held: false, linksCorrupt: false, wiped: false }));
+        const models: Model[] = Array.from({ length: COUNT }, () => ({ held: false, nextCorrupt: false, prevCorrupt: false, wiped: false }));
         const order: number[] = [];
         const child = await runChild(name, ops);
         const signal = await child.stop();
@@ -115,11 +132,11 @@ test(`robust list survives random overwrites of held mutexes (${RUNS} runs of up
           }
         });
         // The kernel walked the dead child's robust list from the newest held mutex, up to and
-        // including the first one whose links had been overwritten.
+        // including the first one whose next link had been overwritten.
         const reached = new Set<number>();
         for (const i of [...order].reverse()) {
           reached.add(i);
-          if (models[i].linksCorrupt || models[i].wiped) break;
+          if (models[i].nextCorrupt || models[i].wiped) break;
         }
         for (let i = 0; i < COUNT; i++) {
           const mutex = Mutex.open(shm, 64 * i);
