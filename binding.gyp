@@ -38,9 +38,19 @@
           ],
           "libraries": ["-lrt"]
         }],
-        # Anywhere else (Windows arrives with native/win/), an addon with no features: the
-        # package installs and every factory throws ERR_IPC_UNSUPPORTED_PLATFORM.
-        ["OS!='linux'", {
+        # Windows: Win32 only. scripts/win/build.js cross-builds this same list with mingw-w64.
+        ["OS=='win'", {
+          "sources": [
+            "native/win/cancel.cc",
+            "native/win/errors.cc",
+            "native/win/register.cc"
+          ],
+          "defines": ["UNICODE", "_UNICODE", "WIN32_LEAN_AND_MEAN", "NOMINMAX"],
+          "libraries": ["-ladvapi32", "-lntdll"]
+        }],
+        # Anywhere else, an addon with no features: the package installs and every factory
+        # throws ERR_IPC_UNSUPPORTED_PLATFORM.
+        ["OS!='linux' and OS!='win'", {
           "sources": ["native/stub/platform.cc"]
         }]
       ]

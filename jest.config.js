@@ -5,6 +5,8 @@ module.exports = {
   // Development section). Shared support (helpers.ts, fixtures/, c/, python/) sits in test/ itself.
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // test/win/ runs on Windows only: under Wine through npm run test:win (jest.win.config.js).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/win/'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }],
   },

@@ -242,7 +242,17 @@ export interface NativeSemaphore {
 }
 
 /** The primitives a build can have; `binding.features` says which this one has (native/<platform>/register.cc). */
-export type FeatureName = 'sharedMemory' | 'mappedFile' | 'sysvMessageQueue' | 'sysvSemaphoreSet' | 'namedSemaphore' | 'posixMessageQueue' | 'sync';
+export type FeatureName =
+  | 'sharedMemory'
+  | 'mappedFile'
+  | 'sysvMessageQueue'
+  | 'sysvSemaphoreSet'
+  | 'namedSemaphore'
+  | 'posixMessageQueue'
+  | 'sync'
+  | 'namedPipe'
+  | 'mailslot'
+  | 'channelEvents';
 
 interface NativeBinding {
   /** The platform the addon was built for ('linux', ...). */
@@ -261,6 +271,7 @@ interface NativeBinding {
       osDescription?: string,
       hint?: string,
       limit?: ErrorLimit,
+      osErrno?: number,
     ) => Error,
     libraryError: (kind: number, code: string, message: string, limit?: ErrorLimit) => Error,
   ): void;

@@ -79,6 +79,10 @@ export interface SystemError extends Error {
   path?: string;
   /** Set when a limit, not a fault, refused the call (`ENOSPC` from msgget: msgmni, say). */
   limit?: ErrorLimit;
+  /** Windows only: the raw Win32 error (`GetLastError()`) that `code` was translated from, such as 231. */
+  osErrno?: number;
+  /** Windows only: that Win32 error's name, such as `'ERROR_PIPE_BUSY'`. */
+  osCode?: string;
 }
 
 /**
@@ -94,6 +98,7 @@ export function systemError(
   osDescription?: string,
   hint?: string,
   limit?: ErrorLimit,
+  osErrno?: number,
 ): SystemError {
   const known = getSystemErrorMap().get(uvErrno);
   const [code, description] =
@@ -108,6 +113,11 @@ export function systemError(
   error.syscall = syscall;
   if (path !== undefined) error.path = path;
   if (limit !== undefined) error.limit = limit;
+  // On Windows the code is a translation (ERROR_PIPE_BUSY is EBUSY): the Win32 error stays too.
+  if (process.platform === 'win32' && osErrno !== undefined) {
+    error.osErrno = osErrno;
+    if (osName) error.osCode = osName;
+  }
   Error.captureStackTrace?.(error, systemError);
   return error;
 }

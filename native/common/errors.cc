@@ -28,7 +28,7 @@ Napi::Error SystemError(Napi::Env env, const OsError& error) {
   Napi::Value hint = error.limit.hint.empty() ? env.Undefined() : Napi::String::New(env, error.limit.hint);
   Napi::Value made = addon.systemError.Call({Napi::Number::New(env, ToUvErrno(error.code)), Napi::String::New(env, error.syscall), path,
       Napi::String::New(env, OsErrorName(error.code)), Napi::String::New(env, OsErrorDescription(error.code)), hint,
-      LimitValue(env, error.limit)});
+      LimitValue(env, error.limit), Napi::Number::New(env, error.code)});
   return Napi::Error(env, made);
 }
 

@@ -61,7 +61,7 @@ function argumentsAt(text: string, open: number): string[] {
 }
 
 const lineOf = (text: string, index: number) => text.slice(0, index).split('\n').length;
-const LITERAL = /^"([a-z_][a-z0-9_]*)"$/;
+const LITERAL = /^"([A-Za-z_][A-Za-z0-9_]*)"$/;
 const FORWARDED = /^(?:const\s+char\s*\*\s*)?(?:syscall|call)$/;
 
 /** Every syscall name native code can report, and the call sites it could not read one from. */
