@@ -252,7 +252,8 @@ export type FeatureName =
   | 'sync'
   | 'namedPipe'
   | 'mailslot'
-  | 'channelEvents';
+  | 'channelEvents'
+  | 'windows';
 
 interface NativeBinding {
   /** The platform the addon was built for ('linux', ...). */
@@ -292,6 +293,8 @@ interface NativeBinding {
   openSemaphore?(name: string, flags: number, mode: number, initial: number): NativeSemaphore;
   unlinkSemaphore?(name: string): void;
   readonly semValueMax?: number;
+  /** Windows: Wine's version when running under Wine, else null (native/win/register.cc). */
+  wineVersion?(): string | null;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
