@@ -5,7 +5,8 @@
 // built against MSVC runtime DLLs that Wine 8 lacks, jest 29's is plain JavaScript.
 const path = require('node:path');
 // jest 29 has no workerGracefulExitTimeout.
-const { workerGracefulExitTimeout: _unused, ...base } = require('./jest.config.js');
+const base = { ...require('./jest.config.js') };
+delete base.workerGracefulExitTimeout;
 const runner = path.join(__dirname, '.cache', 'win', 'runner', 'node_modules');
 /** @type {import('jest').Config} */
 module.exports = {

@@ -6,6 +6,8 @@
 #   python3-sysv-ipc    the Python peer of the System V queue tests (Debian installs it for
 #                       /usr/bin/python3 only, which is the one the tests run)
 #   util-linux          unshare and mount (the full-/dev/shm test), ipcrm (queue clean-up)
+#   g++-mingw-w64-x86-64  the Windows prebuild that `npm pack` cross-builds (the pack test);
+#                       npm run test:win installs Wine itself (scripts/win/env.sh)
 set -eu
 need=""
 command -v cc >/dev/null 2>&1 || need="$need gcc"
@@ -14,6 +16,7 @@ command -v make >/dev/null 2>&1 || need="$need make"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
 command -v mkfifo >/dev/null 2>&1 || need="$need coreutils"
 { command -v unshare && command -v ipcrm; } >/dev/null 2>&1 || need="$need util-linux"
+command -v x86_64-w64-mingw32-g++-posix >/dev/null 2>&1 || need="$need g++-mingw-w64-x86-64"
 /usr/bin/python3 -c 'import sysv_ipc' >/dev/null 2>&1 || need="$need python3-sysv-ipc"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ]; then

@@ -31,7 +31,8 @@ thread_local HANDLE tSelf = nullptr;
 DWORD WINAPI RunThread(LPVOID start) {
   ThreadStart copy = *static_cast<ThreadStart*>(start);
   delete static_cast<ThreadStart*>(start);
-  DuplicateHandle(GetCurrentProcess(), GetCurrentThread(), GetCurrentProcess(), &tSelf, THREAD_SET_CONTEXT | SYNCHRONIZE | THREAD_TERMINATE, FALSE, 0);
+  DuplicateHandle(
+      GetCurrentProcess(), GetCurrentThread(), GetCurrentProcess(), &tSelf, THREAD_SET_CONTEXT | SYNCHRONIZE | THREAD_TERMINATE, FALSE, 0);
   copy.main(copy.arg);
   if (tSelf != nullptr) CloseHandle(tSelf);
   tSelf = nullptr;

@@ -47,7 +47,8 @@ struct Known {
   int uv;  // 0: none; the error keeps the Win32 name as its code
 };
 
-#define IPCKIT_WIN_ERROR(name, uv) {name, #name, uv}
+#define IPCKIT_WIN_ERROR(name, uv) \
+  { name, #name, uv }
 constexpr Known kKnown[] = {
     IPCKIT_WIN_ERROR(ERROR_INVALID_FUNCTION, kUvENOTSUP),
     IPCKIT_WIN_ERROR(ERROR_FILE_NOT_FOUND, kUvENOENT),

@@ -12,6 +12,7 @@ import { repoRoot } from '../helpers';
 jest.setTimeout(300_000);
 
 const prebuild = path.join('prebuilds', 'linux-x64', 'ipckit.node');
+const winPrebuild = path.join('prebuilds', 'win32-x64', 'ipckit.node');
 const compilerTools = ['cc', 'c++', 'gcc', 'g++', 'make', 'python3', 'python'];
 
 interface Ran {
@@ -120,9 +121,12 @@ afterAll(() => {
 });
 
 test('npm pack builds the prebuild in prepack, checks it, and the tarball carries it', () => {
-  expect(packLog).toContain('> prebuildify --napi --strip && node scripts/check-prebuild.js');
+  expect(packLog).toContain('> prebuildify --napi --strip && node scripts/win/build.js && node scripts/check-prebuild.js');
   expect(packLog).toContain(`prepack: ${prebuild} present`);
+  expect(packLog).toContain(`prepack: ${winPrebuild} present (`);
+  expect(packLog).toMatch(/an x86-64 DLL importing [^\n]*node\.exe/);
   expect(tarList).toContain(`package/${prebuild}`);
+  expect(tarList).toContain(`package/${winPrebuild}`);
   expect(tarList).toContain('package/dist/index.js');
   expect(tarList).toContain('package/binding.gyp');
   // Only what users need.
