@@ -295,6 +295,10 @@ interface NativeBinding {
   readonly semValueMax?: number;
   /** Windows: Wine's version when running under Wine, else null (native/win/register.cc). */
   wineVersion?(): string | null;
+  /** Windows: native/win/errors.cc's table of Win32 errors and the libuv numbers they become (0: none). */
+  win32Errors?(): { osErrno: number; osCode: string; errno: number }[];
+  /** Windows: the error ipckit throws for a Win32 code, as if CreateFileW had failed on `path`. */
+  systemErrorFor?(osErrno: number, path: string): Error;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

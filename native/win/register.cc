@@ -9,6 +9,9 @@ namespace ipckit {
 
 namespace win {
 
+Napi::Value Win32Errors(const Napi::CallbackInfo& info);     // native/win/errors.cc
+Napi::Value SystemErrorFor(const Napi::CallbackInfo& info);  // native/win/errors.cc
+
 namespace {
 
 // wineVersion(): Wine's version when the process runs under Wine (ntdll exports
@@ -22,7 +25,11 @@ Napi::Value WineVersion(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), get());
 }
 
-void InitWindows(Napi::Env env, Napi::Object exports) { exports.Set("wineVersion", Napi::Function::New<WineVersion>(env, "wineVersion")); }
+void InitWindows(Napi::Env env, Napi::Object exports) {
+  exports.Set("wineVersion", Napi::Function::New<WineVersion>(env, "wineVersion"));
+  exports.Set("win32Errors", Napi::Function::New<Win32Errors>(env, "win32Errors"));
+  exports.Set("systemErrorFor", Napi::Function::New<SystemErrorFor>(env, "systemErrorFor"));
+}
 
 }  // namespace
 
