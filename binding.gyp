@@ -42,8 +42,11 @@
         ["OS=='win'", {
           "sources": [
             "native/win/cancel.cc",
+            "native/win/channel_events.cc",
             "native/win/errors.cc",
-            "native/win/register.cc"
+            "native/win/named_sem.cc",
+            "native/win/register.cc",
+            "native/win/shm.cc"
           ],
           "defines": ["UNICODE", "_UNICODE", "WIN32_LEAN_AND_MEAN", "NOMINMAX"],
           "libraries": ["-ladvapi32", "-lntdll"]

@@ -181,6 +181,16 @@ export interface NativeConstants {
    * `semaphoreFilePrefix` takes part of NAME_MAX, which leaves `semaphoreNameMax`.
    */
   readonly posixNames?: { readonly nameMax: number; readonly semaphoreFilePrefix: string; readonly semaphoreNameMax: number };
+  /**
+   * Windows only (native/win/names.h): ipckit's '/jobs' is the kernel object `Local\jobs`
+   * (`namespace` and the name); `nameMax` is the longest name in UTF-16 units after the slash.
+   */
+  readonly windowsNames?: { readonly namespace: string; readonly nameMax: number };
+  /**
+   * Windows only (native/win/shm.cc): an opened mapping's size is its section's, which Windows
+   * keeps in whole pages of `sizeGranularity` bytes.
+   */
+  readonly windowsSharedMemory?: { readonly sizeGranularity: number };
   /** POSIX only (native/linux/posix_mq.cc): the highest message priority (MQ_PRIO_MAX - 1). */
   readonly posixQueue?: { readonly priorityMax: number };
   /** POSIX only (native/linux/sysv_sem.cc): the largest value a System V semaphore holds (SEMVMX). */
@@ -224,7 +234,13 @@ export interface NativeSync {
   barrierWithdraw(slot: number, offset: number, generation: number): boolean;
 }
 
-/** A native POSIX named semaphore handle (native/linux/named_sem.cc). */
+/**
+ * The futex calls a Channel sleeps and wakes with: Linux's own (`sync`), or on Windows named
+ * auto-reset events per word (native/win/channel_events.cc), whose futexWake always returns 0.
+ */
+export type NativeChannelWaits = Pick<NativeSync, 'futexWait' | 'futexWake' | 'futexWaitBrief' | 'futexWaitAsync' | 'waitStop' | 'waitRef'>;
+
+/** A native named semaphore handle (native/linux/named_sem.cc, native/win/named_sem.cc). */
 export interface NativeSemaphore {
   readonly created: boolean;
   /** sem_getvalue. */
@@ -290,6 +306,8 @@ interface NativeBinding {
   posixQueueLimits?(): { msgMax: number; msgsizeMax: number; msgDefault: number; msgsizeDefault: number; queuesMax: number };
   unlinkPosixQueue?(name: string): void;
   sync?: NativeSync;
+  /** Windows: the Channel's waits on named events (native/win/channel_events.cc). */
+  channelEvents?: NativeChannelWaits;
   openSemaphore?(name: string, flags: number, mode: number, initial: number): NativeSemaphore;
   unlinkSemaphore?(name: string): void;
   readonly semValueMax?: number;

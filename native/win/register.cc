@@ -4,6 +4,11 @@
 #include <windows.h>
 
 #include "common/addon.h"
+#include "common/constants.h"
+#include "win/channel_events.h"
+#include "win/named_sem.h"
+#include "win/names.h"
+#include "win/shm.h"
 
 namespace ipckit {
 
@@ -29,6 +34,11 @@ void InitWindows(Napi::Env env, Napi::Object exports) {
   exports.Set("wineVersion", Napi::Function::New<WineVersion>(env, "wineVersion"));
   exports.Set("win32Errors", Napi::Function::New<Win32Errors>(env, "win32Errors"));
   exports.Set("systemErrorFor", Napi::Function::New<SystemErrorFor>(env, "systemErrorFor"));
+  // How ipckit's names become Windows object names (win/names.h), for lib/names.ts.
+  Napi::Object names = Napi::Object::New(env);
+  names.Set("namespace", Napi::String::New(env, "Local\\"));
+  names.Set("nameMax", Napi::Number::New(env, static_cast<double>(kNameMax)));
+  SetConstantGroup(exports, "windowsNames", names);
 }
 
 }  // namespace
@@ -40,6 +50,9 @@ const char* PlatformName() { return "win32"; }
 std::vector<Feature> PlatformFeatures() {
   return {
       {"windows", win::InitWindows},
+      {"sharedMemory", win::InitSharedMemory},
+      {"namedSemaphore", win::InitNamedSemaphore},
+      {"channelEvents", win::InitChannelEvents},
   };
 }
 
