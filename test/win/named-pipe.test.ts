@@ -311,23 +311,31 @@ describe('stopping waits', () => {
     await expect(waiting).rejects.toMatchObject({ code: 'ERR_IPC_ABORTED' });
   });
 
-  test('close while receive and send are pending: both fail with ERR_IPC_CLOSED, and the send is not reported as sent', async () => {
+  test('close while receive or send is pending: it fails with ERR_IPC_CLOSED, and the send is not reported as sent', async () => {
     const name = pipeName('cclose');
     const server = track(NamedPipeServer.create(name, { mode: 'message', inBufferSize: 4096, outBufferSize: 4096 }));
-    const accepted = server.accept();
-    const client = track(await NamedPipe.connect(name, { mode: 'message' }));
-    const pipe = track(await accepted);
-    const receiving = pipe.receive();
-    // Far more than the pipe buffers, and nobody reads: the write stays pending.
-    const sending = client.send(Buffer.alloc(8 << 20));
+    const pair = async () => {
+      const accepted = server.accept();
+      const client = track(await NamedPipe.connect(name, { mode: 'message' }));
+      return { client, serverSide: track(await accepted) };
+    };
+    // Each pair closes only the end that waits: closing the other end first would end the wait
+    // with EPIPE (the peer closed) instead.
+    const first = await pair();
+    const receiving = first.serverSide.receive();
     expect(await pending(receiving)).toBe(true);
-    expect(await pending(sending)).toBe(true);
-    pipe.close();
-    client.close();
+    first.serverSide.close();
     await expect(receiving).rejects.toMatchObject({ code: 'ERR_IPC_CLOSED' });
+    await expect(first.serverSide.receive()).rejects.toMatchObject({ code: 'ERR_IPC_CLOSED' });
+    const second = await pair();
+    // Far more than the pipe buffers, and nobody reads: the write stays pending.
+    const sending = second.client.send(Buffer.alloc(8 << 20));
+    expect(await pending(sending)).toBe(true);
+    second.client.close();
     await expect(sending).rejects.toMatchObject({ code: 'ERR_IPC_CLOSED' });
-    await expect(pipe.receive()).rejects.toMatchObject({ code: 'ERR_IPC_CLOSED' });
-    await expect(client.send('x')).rejects.toMatchObject({ code: 'ERR_IPC_CLOSED' });
+    await expect(second.client.send('x')).rejects.toMatchObject({ code: 'ERR_IPC_CLOSED' });
+    // The reader never gets the cut-short message, only the end of the pipe.
+    await expect(second.serverSide.receive()).rejects.toMatchObject({ code: 'EPIPE' });
   });
 
   test('receive timeout and abort leave the message for the next receive', async () => {
