@@ -119,7 +119,12 @@ class Lane {
     private readonly stop: (id: number, reason: number) => void,
   ) {}
 
-  run<T>(what: string, timeout: number | undefined, signal: AbortSignal | undefined, start: (id: number, timeoutMs: number) => Promise<T>): Promise<T> {
+  run<T>(
+    what: string,
+    timeout: number | undefined,
+    signal: AbortSignal | undefined,
+    start: (id: number, timeoutMs: number) => Promise<T>,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let id = 0;
       let settled = false;

@@ -302,8 +302,8 @@ class ConnectOp final : public ConnectionOp {
     // The client does not know the server's direction: both ways first, then the one way an
     // inbound (client writes) or outbound (client reads) server allows. The attribute rights
     // are what SetNamedPipeHandleState and the process-id queries need.
-    static const DWORD kAccess[] = {GENERIC_READ | GENERIC_WRITE, GENERIC_WRITE | FILE_READ_ATTRIBUTES,
-        GENERIC_READ | FILE_WRITE_ATTRIBUTES};
+    static const DWORD kAccess[] = {
+        GENERIC_READ | GENERIC_WRITE, GENERIC_WRITE | FILE_READ_ATTRIBUTES, GENERIC_READ | FILE_WRITE_ATTRIBUTES};
     for (;;) {
       // A timeout of 0 still makes one attempt.
       if (StopRequested()) return;
@@ -318,7 +318,7 @@ class ConnectOp final : public ConnectionOp {
       }
       if (handle_ != INVALID_HANDLE_VALUE) break;
       if (error != ERROR_PIPE_BUSY) {
-        Fail(error, "CreateFileW");
+        Fail(error, Step::kOpen);
         return;
       }
       // Every instance is busy: wait for one to listen. A slice of 0 would mean the server's
@@ -328,7 +328,7 @@ class ConnectOp final : public ConnectionOp {
         DWORD waitError = GetLastError();
         // The server went away while we waited.
         if (waitError == ERROR_FILE_NOT_FOUND) {
-          Fail(waitError, "WaitNamedPipeW");
+          Fail(waitError, Step::kWait);
           return;
         }
         // ERROR_SEM_TIMEOUT: the slice passed.
@@ -337,7 +337,7 @@ class ConnectOp final : public ConnectionOp {
     if (messageMode_) {
       DWORD mode = PIPE_READMODE_MESSAGE;
       if (!SetNamedPipeHandleState(handle_, &mode, nullptr, nullptr)) {
-        Fail(GetLastError(), "SetNamedPipeHandleState");
+        Fail(GetLastError(), Step::kReadMode);
         CloseHandle(handle_);
         handle_ = INVALID_HANDLE_VALUE;
       }
@@ -355,30 +355,36 @@ class ConnectOp final : public ConnectionOp {
         deferred_.Reject(StopError(env, StopReason::kClosed, "connect", "named pipe").Value());
       }
     } else if (error_ != 0) {
-      deferred_.Reject(Failure(env, syscall_));
+      switch (step_) {
+        case Step::kWait: deferred_.Reject(Failure(env, "WaitNamedPipeW")); break;
+        case Step::kReadMode: deferred_.Reject(Failure(env, "SetNamedPipeHandleState")); break;
+        default: deferred_.Reject(Failure(env, "CreateFileW")); break;
+      }
     } else {
       deferred_.Reject(StopError(env, stopReason(), "connect", "named pipe").Value());
     }
   }
 
  private:
-  void Fail(DWORD error, const char* syscall) {
+  // Which call failed (named in Settle, where the error is made).
+  enum class Step { kOpen, kWait, kReadMode };
+  void Fail(DWORD error, Step step) {
     error_ = error;
-    syscall_ = syscall;
+    step_ = step;
   }
 
   std::wstring wideName_;
   bool messageMode_;
   HANDLE handle_ = INVALID_HANDLE_VALUE;
-  const char* syscall_ = "CreateFileW";
+  Step step_ = Step::kOpen;
 };
 
 // read(opId, timeoutMs, size): the next bytes of a byte stream (up to `size`), or null at the
 // end (the peer closed).
 class ReadOp final : public ConnectionOp {
  public:
-  ReadOp(Napi::Env env, PipeConnection* conn, Napi::Object self, double opId, Deadline deadline, std::shared_ptr<PipeHandle> pipe,
-      size_t size)
+  ReadOp(
+      Napi::Env env, PipeConnection* conn, Napi::Object self, double opId, Deadline deadline, std::shared_ptr<PipeHandle> pipe, size_t size)
       : ConnectionOp(env, conn, self, opId, deadline, std::move(pipe)), data_(size) {}
 
   void Execute() override {
@@ -455,7 +461,7 @@ class ReceiveOp final : public ConnectionOp {
         DWORD left = 0;
         if (!PeekNamedPipe(handle, nullptr, 0, nullptr, nullptr, &left)) {
           error_ = GetLastError();
-          syscall_ = "PeekNamedPipe";
+          peekFailed_ = true;
           return;
         }
         data_.resize(have + (left > 0 ? left : kReadChunk));
@@ -472,7 +478,7 @@ class ReceiveOp final : public ConnectionOp {
     if (got_) {
       deferred_.Resolve(Napi::Buffer<char>::Copy(env, data_.data(), data_.size()));
     } else if (error_ != 0) {
-      deferred_.Reject(Failure(env, syscall_));
+      deferred_.Reject(peekFailed_ ? Failure(env, "PeekNamedPipe") : Failure(env, "ReadFile"));
     } else {
       deferred_.Reject(StopError(env, stopReason(), "receive", "named pipe").Value());
     }
@@ -481,7 +487,7 @@ class ReceiveOp final : public ConnectionOp {
  private:
   std::vector<char> data_;
   bool got_ = false;
-  const char* syscall_ = "ReadFile";
+  bool peekFailed_ = false;
 };
 
 // write(opId, timeoutMs, data): the bytes written whole (a message, in message mode). Resolves
@@ -654,7 +660,12 @@ class AcceptOp final : public PipeOp {
  public:
   AcceptOp(Napi::Env env, PipeServer* server, Napi::Object self, double opId, Deadline deadline, std::shared_ptr<const ServerConfig> config,
       HANDLE instance)
-      : PipeOp(env, deadline), server_(server), self_(Napi::Persistent(self)), opId_(opId), config_(std::move(config)), instance_(instance) {}
+      : PipeOp(env, deadline),
+        server_(server),
+        self_(Napi::Persistent(self)),
+        opId_(opId),
+        config_(std::move(config)),
+        instance_(instance) {}
   ~AcceptOp() override {
     if (instance_ != INVALID_HANDLE_VALUE) CloseHandle(instance_);
     if (next_ != INVALID_HANDLE_VALUE) CloseHandle(next_);
@@ -667,7 +678,7 @@ class AcceptOp final : public PipeOp {
         if (instance_ != INVALID_HANDLE_VALUE) break;
         DWORD error = GetLastError();
         if (error != ERROR_PIPE_BUSY) {
-          Fail(error, "CreateNamedPipeW");
+          Fail(error, true);
           return;
         }
         // Every instance maxInstances allows is in use: wait for one to be closed.
@@ -687,7 +698,7 @@ class AcceptOp final : public PipeOp {
         continue;
       }
       if (error == ERROR_OPERATION_ABORTED && StopRequested()) return;
-      Fail(error, "ConnectNamedPipe");
+      Fail(error, false);
       return;
     }
     connected_ = true;
@@ -714,16 +725,19 @@ class AcceptOp final : public PipeOp {
     server_->Keep(instance_);
     instance_ = INVALID_HANDLE_VALUE;
     if (error_ != 0) {
-      deferred_.Reject(server_->OsFailure(env, error_, syscall_).Value());
+      Napi::Error error =
+          creating_ ? server_->OsFailure(env, error_, "CreateNamedPipeW") : server_->OsFailure(env, error_, "ConnectNamedPipe");
+      deferred_.Reject(error.Value());
     } else {
       deferred_.Reject(StopError(env, stopReason(), "accept", "named pipe server").Value());
     }
   }
 
  private:
-  void Fail(DWORD error, const char* syscall) {
+  // `creating`: CreateNamedPipeW failed (else ConnectNamedPipe), named in Settle.
+  void Fail(DWORD error, bool creating) {
     error_ = error;
-    syscall_ = syscall;
+    creating_ = creating;
   }
 
   PipeServer* server_;
@@ -734,7 +748,7 @@ class AcceptOp final : public PipeOp {
   HANDLE next_ = INVALID_HANDLE_VALUE;
   bool connected_ = false;
   DWORD error_ = 0;
-  const char* syscall_ = "ConnectNamedPipe";
+  bool creating_ = false;
 };
 
 Napi::Value PipeServer::Accept(const Napi::CallbackInfo& info) {

@@ -190,7 +190,12 @@ describe('security', () => {
   test('a security descriptor that is not SDDL is a coded error from ConvertStringSecurityDescriptorToSecurityDescriptorW', () => {
     const name = pipeName('sddl');
     expect(() => NamedPipeServer.create(name, { securityDescriptor: 'not sddl at all' })).toThrow(
-      expect.objectContaining({ syscall: 'ConvertStringSecurityDescriptorToSecurityDescriptorW', path: name, code: expect.any(String), osErrno: expect.any(Number) }),
+      expect.objectContaining({
+        syscall: 'ConvertStringSecurityDescriptorToSecurityDescriptorW',
+        path: name,
+        code: expect.any(String),
+        osErrno: expect.any(Number),
+      }),
     );
     // A valid one (everyone: all access) makes a pipe clients use as any other.
     const server = track(NamedPipeServer.create(name, { securityDescriptor: 'D:(A;;GA;;;WD)' }));

@@ -215,7 +215,11 @@ describe('directions', () => {
     expect((await client.receive()).toString()).toBe('from the server');
     await expect(client.send('up')).rejects.toMatchObject({ code: 'EACCES', syscall: 'WriteFile' });
     const report = await peer.next();
-    expect(report).toMatchObject({ clientProcessId: process.pid, serverProcessId: peer.child.pid, readError: { code: 'EACCES', syscall: 'ReadFile' } });
+    expect(report).toMatchObject({
+      clientProcessId: process.pid,
+      serverProcessId: peer.child.pid,
+      readError: { code: 'EACCES', syscall: 'ReadFile' },
+    });
     expect(client.serverProcessId).toBe(peer.child.pid);
     peer.child.stdin!.end();
     expect((await peer.exited).code).toBe(0);
@@ -272,7 +276,11 @@ describe('instances and busy servers', () => {
 
 describe('stopping waits', () => {
   test('connect to a name with no server: ENOENT at once', async () => {
-    await expect(NamedPipe.connect(pipeName('none'))).rejects.toMatchObject({ code: 'ENOENT', syscall: 'CreateFileW', osCode: 'ERROR_FILE_NOT_FOUND' });
+    await expect(NamedPipe.connect(pipeName('none'))).rejects.toMatchObject({
+      code: 'ENOENT',
+      syscall: 'CreateFileW',
+      osCode: 'ERROR_FILE_NOT_FOUND',
+    });
   });
 
   test('accept: timeout, abort (before and while pending), then close with ERR_IPC_CLOSED; the server accepts again after each', async () => {
