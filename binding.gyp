@@ -45,6 +45,7 @@
             "native/win/channel_events.cc",
             "native/win/errors.cc",
             "native/win/named_sem.cc",
+            "native/win/pipe.cc",
             "native/win/register.cc",
             "native/win/shm.cc"
           ],

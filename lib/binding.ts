@@ -257,6 +257,35 @@ export interface NativeSemaphore {
   close(): void;
 }
 
+/** A native named pipe server (native/win/pipe.cc). */
+export interface NativePipeServer {
+  /** Resolves with the next client's connection. `timeoutMs` -1: no limit (the same below). */
+  accept(opId: number, timeoutMs: number): Promise<NativePipeConnection>;
+  stop(opId: number, reason: number): void;
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+
+/** A native named pipe connection, either end (native/win/pipe.cc). */
+export interface NativePipeConnection {
+  readonly messageMode: boolean;
+  readonly clientProcessId: number;
+  readonly serverProcessId: number;
+  /** A client made by newPipeClient: opens the pipe, waiting while every instance is busy. */
+  connect(opId: number, timeoutMs: number): Promise<void>;
+  /** Up to `size` bytes; null at the end (the peer closed). */
+  read(opId: number, timeoutMs: number, size: number): Promise<Buffer | null>;
+  /** One whole message (message mode). */
+  receive(opId: number, timeoutMs: number): Promise<Buffer>;
+  /** Resolves once every byte is written; a rejection carries `bytesWritten`. */
+  write(opId: number, timeoutMs: number, data: Uint8Array): Promise<void>;
+  stop(opId: number, reason: number): void;
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+
 /** The primitives a build can have; `binding.features` says which this one has (native/<platform>/register.cc). */
 export type FeatureName =
   | 'sharedMemory'
@@ -311,6 +340,19 @@ interface NativeBinding {
   openSemaphore?(name: string, flags: number, mode: number, initial: number): NativeSemaphore;
   unlinkSemaphore?(name: string): void;
   readonly semValueMax?: number;
+  /** Windows: a server with its first instance listening. `sddl` null: the default security. */
+  createPipeServer?(
+    name: string,
+    direction: 'duplex' | 'inbound' | 'outbound',
+    messageMode: boolean,
+    maxInstances: number,
+    outBufferSize: number,
+    inBufferSize: number,
+    rejectRemoteClients: boolean,
+    sddl: string | null,
+  ): NativePipeServer;
+  /** Windows: a client connection, not connected yet. */
+  newPipeClient?(name: string, messageMode: boolean): NativePipeConnection;
   /** Windows: Wine's version when running under Wine, else null (native/win/register.cc). */
   wineVersion?(): string | null;
   /** Windows: native/win/errors.cc's table of Win32 errors and the libuv numbers they become (0: none). */

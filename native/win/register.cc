@@ -8,6 +8,7 @@
 #include "win/channel_events.h"
 #include "win/named_sem.h"
 #include "win/names.h"
+#include "win/pipe.h"
 #include "win/shm.h"
 
 namespace ipckit {
@@ -53,6 +54,7 @@ std::vector<Feature> PlatformFeatures() {
       {"sharedMemory", win::InitSharedMemory},
       {"namedSemaphore", win::InitNamedSemaphore},
       {"channelEvents", win::InitChannelEvents},
+      {"namedPipe", win::InitNamedPipe},
   };
 }
 
