@@ -22,10 +22,7 @@ test('100k checked messages each way between two processes (the peer echoes what
   using inbound = Channel.create(back, { capacity: 4096, role: 'consumer' });
   const echo = await startPeer('Node', ['echo', there, back]);
   const sender = new Sender(31, 300);
-  const [, received] = await Promise.all([
-    sendAll(out, sender, COUNT).then(() => out.close()),
-    receiveAll(inbound, new Verifier()),
-  ]);
+  const [, received] = await Promise.all([sendAll(out, sender, COUNT).then(() => out.close()), receiveAll(inbound, new Verifier())]);
   const report = await finish(echo);
   expect(report).toMatchObject({ echoed: COUNT, exit: 0 });
   const sent = sender.report();
