@@ -47,23 +47,18 @@ Napi::Value NamedObjectExists(const Napi::CallbackInfo& info) {
   std::u16string name16 = info[1].As<Napi::String>().Utf16Value();
   std::wstring name(name16.begin(), name16.end());
   HANDLE handle = nullptr;
-  const char* syscall;
   if (kind == "event") {
-    syscall = "OpenEventW";
     handle = OpenEventW(SYNCHRONIZE, FALSE, name.c_str());
+    if (handle == nullptr && GetLastError() != ERROR_FILE_NOT_FOUND) Throw(SystemError(env, LastOsError("OpenEventW")));
   } else if (kind == "semaphore") {
-    syscall = "OpenSemaphoreW";
     handle = OpenSemaphoreW(SYNCHRONIZE, FALSE, name.c_str());
+    if (handle == nullptr && GetLastError() != ERROR_FILE_NOT_FOUND) Throw(SystemError(env, LastOsError("OpenSemaphoreW")));
   } else {
-    syscall = "OpenFileMappingW";
     handle = OpenFileMappingW(FILE_MAP_READ, FALSE, name.c_str());
+    if (handle == nullptr && GetLastError() != ERROR_FILE_NOT_FOUND) Throw(SystemError(env, LastOsError("OpenFileMappingW")));
   }
-  if (handle != nullptr) {
-    CloseHandle(handle);
-    return Napi::Boolean::New(env, true);
-  }
-  if (GetLastError() == ERROR_FILE_NOT_FOUND) return Napi::Boolean::New(env, false);
-  Throw(SystemError(env, LastOsError(syscall)));
+  if (handle != nullptr) CloseHandle(handle);
+  return Napi::Boolean::New(env, handle != nullptr);
 }
 
 void InitWindows(Napi::Env env, Napi::Object exports) {
