@@ -80,8 +80,9 @@ describeIfPacked('the packed tarball on Windows', () => {
         const shm = ipc.SharedMemory.open(${JSON.stringify(name)});
         const got = shm.buffer.toString('utf8', 0, 15);
         shm.buffer.write('from the child!', 16);
+        const size = shm.size; // read before close(), after which it throws ERR_IPC_CLOSED
         shm.close();
-        console.log(JSON.stringify({ got, size: shm.size }));
+        console.log(JSON.stringify({ got, size }));
       \`], { encoding: 'utf8' });
       const back = shm.buffer.toString('utf8', 16, 31);
       shm.close();
