@@ -357,6 +357,10 @@ interface NativeBinding {
   wineVersion?(): string | null;
   /** Windows: native/win/errors.cc's table of Win32 errors and the libuv numbers they become (0: none). */
   win32Errors?(): { osErrno: number; osCode: string; errno: number }[];
+  /** Windows: the kernel handles this process has open (GetProcessHandleCount), for leak tests. */
+  processHandleCount?(): number;
+  /** Windows: whether a kernel object of that kind and full name (`Local\\x`) is open anywhere. */
+  namedObjectExists?(kind: 'event' | 'semaphore' | 'mapping', name: string): boolean;
   /** Windows: the error ipckit throws for a Win32 code, as if CreateFileW had failed on `path`. */
   systemErrorFor?(osErrno: number, path: string): Error;
 }

@@ -214,6 +214,16 @@ Napi::Value NamedSemaphore::Wait(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+// ERROR_INVALID_HANDLE from CreateSemaphoreW/OpenSemaphoreW: the name is taken by an object of
+// another type (a file mapping, an event): Windows keeps them all in one namespace.
+[[noreturn]] void ThrowOpenFailure(Napi::Env env, const OsError& error) {
+  if (error.code == ERROR_INVALID_HANDLE) {
+    Throw(LibraryError(env, ErrorKind::kError, "ERR_IPC_INVALID_OBJECT",
+        "'" + error.path + "' is not a semaphore: the name belongs to another kind of Windows object"));
+  }
+  Throw(SystemError(env, error));
+}
+
 // openSemaphore(name, flags, mode, initial): NamedSemaphore. `mode` is not used on Windows (the
 // default security descriptor of the creating process applies).
 Napi::Value OpenNamedSemaphore(const Napi::CallbackInfo& info) {
@@ -224,35 +234,25 @@ Napi::Value OpenNamedSemaphore(const Napi::CallbackInfo& info) {
   std::wstring object = CheckedObjectName(env, name);
   OwnedHandle sem;
   bool created = false;
-  const char* syscall;
   if (flags & kCreate) {
     if (!(initial >= 0) || initial > kValueMax) {
       Throw(LibraryError(env, ErrorKind::kRangeError, "ERR_OUT_OF_RANGE", "initial is out of range"));
     }
-    syscall = "CreateSemaphoreW";
     sem.Reset(CreateSemaphoreW(nullptr, static_cast<LONG>(initial), kValueMax, object.c_str()));
+    if (sem.get() == nullptr) ThrowOpenFailure(env, LastOsError("CreateSemaphoreW", name));
     // The name existed: CreateSemaphoreW opened it (with its own value) instead.
-    if (sem.get() != nullptr && GetLastError() == ERROR_ALREADY_EXISTS) {
+    if (GetLastError() == ERROR_ALREADY_EXISTS) {
       if (flags & kExclusive) {
         sem.Reset();
-        Throw(SystemError(env, OsError{ERROR_ALREADY_EXISTS, syscall, name}));
+        Throw(SystemError(env, OsError{ERROR_ALREADY_EXISTS, "CreateSemaphoreW", name}));
       }
-    } else if (sem.get() != nullptr) {
+    } else {
       created = true;
     }
   } else {
-    syscall = "OpenSemaphoreW";
     // SEMAPHORE_QUERY_STATE (0x0001) for NtQuerySemaphore; Win32 headers do not name it.
     sem.Reset(OpenSemaphoreW(SYNCHRONIZE | SEMAPHORE_MODIFY_STATE | 0x0001, FALSE, object.c_str()));
-  }
-  if (sem.get() == nullptr) {
-    DWORD error = GetLastError();
-    // Windows keeps mappings, events and semaphores in one namespace.
-    if (error == ERROR_INVALID_HANDLE) {
-      Throw(LibraryError(env, ErrorKind::kError, "ERR_IPC_INVALID_OBJECT",
-          "'" + name + "' is not a semaphore: the name belongs to another kind of Windows object"));
-    }
-    Throw(SystemError(env, OsError{static_cast<int>(error), syscall, name}));
+    if (sem.get() == nullptr) ThrowOpenFailure(env, LastOsError("OpenSemaphoreW", name));
   }
   NamedSemaphore::Pending pending{sem.get(), name, created};
   Napi::Object handle = Addon::Of(env).NewInstance<NamedSemaphore>({Napi::External<NamedSemaphore::Pending>::New(env, &pending)});

@@ -31,7 +31,40 @@ Napi::Value WineVersion(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), get());
 }
 
+// processHandleCount(): how many kernel handles this process has open (GetProcessHandleCount),
+// for the tests that prove a primitive closes what it opened.
+Napi::Value ProcessHandleCount(const Napi::CallbackInfo& info) {
+  DWORD count = 0;
+  if (!GetProcessHandleCount(GetCurrentProcess(), &count)) Throw(SystemError(info.Env(), LastOsError("GetProcessHandleCount")));
+  return Napi::Number::New(info.Env(), count);
+}
+
+// namedObjectExists(kind: 'event' | 'semaphore' | 'mapping', name): whether a kernel object of
+// that kind and full name (`Local\\x`) is open anywhere. A name goes with the object's last
+// handle, so this tells the tests that every handle on an object was closed.
+Napi::Value NamedObjectExists(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string kind = info[0].As<Napi::String>().Utf8Value();
+  std::u16string name16 = info[1].As<Napi::String>().Utf16Value();
+  std::wstring name(name16.begin(), name16.end());
+  HANDLE handle = nullptr;
+  if (kind == "event") {
+    handle = OpenEventW(SYNCHRONIZE, FALSE, name.c_str());
+    if (handle == nullptr && GetLastError() != ERROR_FILE_NOT_FOUND) Throw(SystemError(env, LastOsError("OpenEventW")));
+  } else if (kind == "semaphore") {
+    handle = OpenSemaphoreW(SYNCHRONIZE, FALSE, name.c_str());
+    if (handle == nullptr && GetLastError() != ERROR_FILE_NOT_FOUND) Throw(SystemError(env, LastOsError("OpenSemaphoreW")));
+  } else {
+    handle = OpenFileMappingW(FILE_MAP_READ, FALSE, name.c_str());
+    if (handle == nullptr && GetLastError() != ERROR_FILE_NOT_FOUND) Throw(SystemError(env, LastOsError("OpenFileMappingW")));
+  }
+  if (handle != nullptr) CloseHandle(handle);
+  return Napi::Boolean::New(env, handle != nullptr);
+}
+
 void InitWindows(Napi::Env env, Napi::Object exports) {
+  exports.Set("namedObjectExists", Napi::Function::New<NamedObjectExists>(env, "namedObjectExists"));
+  exports.Set("processHandleCount", Napi::Function::New<ProcessHandleCount>(env, "processHandleCount"));
   exports.Set("wineVersion", Napi::Function::New<WineVersion>(env, "wineVersion"));
   exports.Set("win32Errors", Napi::Function::New<Win32Errors>(env, "win32Errors"));
   exports.Set("systemErrorFor", Napi::Function::New<SystemErrorFor>(env, "systemErrorFor"));
