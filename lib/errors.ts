@@ -62,6 +62,8 @@ export class IpcError extends Error {
   declare limit?: ErrorLimit;
   constructor(code: string, message: string) {
     if (typeof code !== 'string') throw invalidArgType('code', 'of type string', code);
+    // Error would convert anything else with String(), which throws for some values (a detached typed array).
+    if (typeof message !== 'string') throw invalidArgType('message', 'of type string', message);
     super(message);
     this.name = 'IpcError';
     this.code = code;
@@ -166,8 +168,19 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'function') return `function ${value.name || '<anonymous>'}`;
   if (typeof value === 'object') return `an instance of ${value.constructor?.name ?? 'Object'}`;
-  const shown = typeof value === 'string' ? JSON.stringify(value.length > 28 ? `${value.slice(0, 25)}...` : value) : String(value);
-  return `type ${typeof value} (${shown})`;
+  const text = typeof value === 'string' ? JSON.stringify(value.length > 28 ? `${value.slice(0, 25)}...` : value) : String(value);
+  return `type ${typeof value} (${text})`;
+}
+
+// String(value) for a message, never throwing: String() of a detached typed array (or of an
+// object whose toString throws) would.
+function shown(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  try {
+    return String(value);
+  } catch {
+    return describe(value);
+  }
 }
 
 /** @internal */
@@ -177,13 +190,12 @@ export function invalidArgType(name: string, expected: string, actual: unknown):
 
 /** @internal */
 export function invalidArgValue(name: string, value: unknown, reason: string): ErrorWithCode<TypeError> {
-  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
-  return coded(new TypeError(`The argument '${name}' ${reason}. Received ${shown}`), 'ERR_INVALID_ARG_VALUE');
+  return coded(new TypeError(`The argument '${name}' ${reason}. Received ${shown(value)}`), 'ERR_INVALID_ARG_VALUE');
 }
 
 /** @internal */
 export function outOfRange(name: string, range: string, value: unknown): ErrorWithCode<RangeError> {
-  return coded(new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${String(value)}`), 'ERR_OUT_OF_RANGE');
+  return coded(new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${typeof value === 'string' ? value : shown(value)}`), 'ERR_OUT_OF_RANGE');
 }
 
 /** @internal For lib/'s own checks against a limit the addon read: `error.limit`, as native errors carry it. */

@@ -94,7 +94,7 @@ workers=${SANITIZE_JEST_WORKERS:-2}
 status=0
 phase "native tests under ASan/UBSan"
 # shellcheck disable=SC2086 # SANITIZE_TESTS is a list of paths
-npx jest --ci --passWithNoTests --maxWorkers="$workers" --testPathIgnorePatterns "($ignore_regex|test/lifecycle/fuzz.test.ts)" \
+npx jest --ci --passWithNoTests --maxWorkers="$workers" --testPathIgnorePatterns "($ignore_regex|test/lifecycle/fuzz.test.ts|test/win/)" \
   -t "^(?!.*($skip_regex)).*" ${SANITIZE_TESTS:-} 2>&1 | tee "$STAGE/jest-native.log" || status=1
 
 if [ "${SANITIZE_SKIP_FUZZ:-0}" != 1 ]; then

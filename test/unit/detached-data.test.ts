@@ -1,7 +1,7 @@
 // Data over detached memory (a transferred ArrayBuffer, or a Buffer or view of a closed
 // SharedMemory) is refused with ERR_INVALID_ARG_VALUE by every send of both queue kinds, and
 // nothing is sent; genuinely empty data is still an empty message.
-import { PosixMessageQueue, SharedMemory, SysVMessageQueue } from '../../lib';
+import { IpcError, PosixMessageQueue, SharedMemory, SysVMessageQueue } from '../../lib';
 import { shmNames, thrown, uniqueName } from '../helpers';
 
 const newName = shmNames('detached');
@@ -55,4 +55,14 @@ test('POSIX sends refuse detached data and send nothing', async () => {
     queue.close();
     PosixMessageQueue.unlink(name);
   }
+});
+
+test('errors describe detached data without throwing: IpcError refuses a message that is not a string', () => {
+  for (const [what, data] of detachedData()) {
+    // String() of a detached typed array throws a TypeError of its own; the coded error must come instead.
+    expect({ what, code: thrown(() => new IpcError('ERR_X', data as string)).code }).toEqual({ what, code: 'ERR_INVALID_ARG_TYPE' });
+  }
+  const message = thrown(() => new IpcError('ERR_X', new Uint8Array(2) as unknown as string)).message;
+  expect(message).toBe('The "message" argument must be of type string. Received an instance of Uint8Array');
+  expect(new IpcError('ERR_X', 'text').message).toBe('text');
 });
