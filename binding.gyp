@@ -43,6 +43,7 @@
           "sources": [
             "native/win/cancel.cc",
             "native/win/errors.cc",
+            "native/win/mailslot.cc",
             "native/win/register.cc"
           ],
           "defines": ["UNICODE", "_UNICODE", "WIN32_LEAN_AND_MEAN", "NOMINMAX"],

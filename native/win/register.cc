@@ -4,6 +4,7 @@
 #include <windows.h>
 
 #include "common/addon.h"
+#include "win/mailslot.h"
 
 namespace ipckit {
 
@@ -33,6 +34,7 @@ const char* PlatformName() { return "win32"; }
 std::vector<Feature> PlatformFeatures() {
   return {
       {"windows", win::InitWindows},
+      {"mailslot", win::InitMailslot},
   };
 }
 
