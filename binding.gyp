@@ -42,9 +42,13 @@
         ["OS=='win'", {
           "sources": [
             "native/win/cancel.cc",
+            "native/win/channel_events.cc",
             "native/win/errors.cc",
             "native/win/mailslot.cc",
-            "native/win/register.cc"
+            "native/win/named_sem.cc",
+            "native/win/pipe.cc",
+            "native/win/register.cc",
+            "native/win/shm.cc"
           ],
           "defines": ["UNICODE", "_UNICODE", "WIN32_LEAN_AND_MEAN", "NOMINMAX"],
           "libraries": ["-ladvapi32", "-lntdll"]

@@ -181,6 +181,16 @@ export interface NativeConstants {
    * `semaphoreFilePrefix` takes part of NAME_MAX, which leaves `semaphoreNameMax`.
    */
   readonly posixNames?: { readonly nameMax: number; readonly semaphoreFilePrefix: string; readonly semaphoreNameMax: number };
+  /**
+   * Windows only (native/win/names.h): ipckit's '/jobs' is the kernel object `Local\jobs`
+   * (`namespace` and the name); `nameMax` is the longest name in UTF-16 units after the slash.
+   */
+  readonly windowsNames?: { readonly namespace: string; readonly nameMax: number };
+  /**
+   * Windows only (native/win/shm.cc): an opened mapping's size is its section's, which Windows
+   * keeps in whole pages of `sizeGranularity` bytes.
+   */
+  readonly windowsSharedMemory?: { readonly sizeGranularity: number };
   /** POSIX only (native/linux/posix_mq.cc): the highest message priority (MQ_PRIO_MAX - 1). */
   readonly posixQueue?: { readonly priorityMax: number };
   /** POSIX only (native/linux/sysv_sem.cc): the largest value a System V semaphore holds (SEMVMX). */
@@ -224,7 +234,13 @@ export interface NativeSync {
   barrierWithdraw(slot: number, offset: number, generation: number): boolean;
 }
 
-/** A native POSIX named semaphore handle (native/linux/named_sem.cc). */
+/**
+ * The futex calls a Channel sleeps and wakes with: Linux's own (`sync`), or on Windows named
+ * auto-reset events per word (native/win/channel_events.cc), whose futexWake always returns 0.
+ */
+export type NativeChannelWaits = Pick<NativeSync, 'futexWait' | 'futexWake' | 'futexWaitBrief' | 'futexWaitAsync' | 'waitStop' | 'waitRef'>;
+
+/** A native named semaphore handle (native/linux/named_sem.cc, native/win/named_sem.cc). */
 export interface NativeSemaphore {
   readonly created: boolean;
   /** sem_getvalue. */
@@ -255,10 +271,39 @@ export interface NativeMailslot {
   close(): void;
 }
 
+/** A native named pipe server (native/win/pipe.cc). */
+export interface NativePipeServer {
+  /** Resolves with the next client's connection. `timeoutMs` -1: no limit (the same below). */
+  accept(opId: number, timeoutMs: number): Promise<NativePipeConnection>;
+  stop(opId: number, reason: number): void;
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+
 /** A native mailslot writer handle (native/win/mailslot.cc). */
 export interface NativeMailslotWriter {
   /** One WriteFile of the whole message. */
   send(data: Uint8Array): void;
+  close(): void;
+}
+
+/** A native named pipe connection, either end (native/win/pipe.cc). */
+export interface NativePipeConnection {
+  readonly messageMode: boolean;
+  readonly clientProcessId: number;
+  readonly serverProcessId: number;
+  /** A client made by newPipeClient: opens the pipe, waiting while every instance is busy. */
+  connect(opId: number, timeoutMs: number): Promise<void>;
+  /** Up to `size` bytes; null at the end (the peer closed). */
+  read(opId: number, timeoutMs: number, size: number): Promise<Buffer | null>;
+  /** One whole message (message mode). */
+  receive(opId: number, timeoutMs: number): Promise<Buffer>;
+  /** Resolves once every byte is written; a rejection carries `bytesWritten`. */
+  write(opId: number, timeoutMs: number, data: Uint8Array): Promise<void>;
+  stop(opId: number, reason: number): void;
+  ref(): void;
+  unref(): void;
   close(): void;
 }
 
@@ -311,6 +356,8 @@ interface NativeBinding {
   posixQueueLimits?(): { msgMax: number; msgsizeMax: number; msgDefault: number; msgsizeDefault: number; queuesMax: number };
   unlinkPosixQueue?(name: string): void;
   sync?: NativeSync;
+  /** Windows: the Channel's waits on named events (native/win/channel_events.cc). */
+  channelEvents?: NativeChannelWaits;
   openSemaphore?(name: string, flags: number, mode: number, initial: number): NativeSemaphore;
   unlinkSemaphore?(name: string): void;
   readonly semValueMax?: number;
@@ -319,8 +366,29 @@ interface NativeBinding {
   openMailslotWriter?(name: string): NativeMailslotWriter;
   /** Opens the name, writes one message, closes it. */
   sendMailslot?(name: string, data: Uint8Array): void;
+  /** Windows: a server with its first instance listening. `sddl` null: the default security. */
+  createPipeServer?(
+    name: string,
+    direction: 'duplex' | 'inbound' | 'outbound',
+    messageMode: boolean,
+    maxInstances: number,
+    outBufferSize: number,
+    inBufferSize: number,
+    rejectRemoteClients: boolean,
+    sddl: string | null,
+  ): NativePipeServer;
+  /** Windows: a client connection, not connected yet. */
+  newPipeClient?(name: string, messageMode: boolean): NativePipeConnection;
   /** Windows: Wine's version when running under Wine, else null (native/win/register.cc). */
   wineVersion?(): string | null;
+  /** Windows: native/win/errors.cc's table of Win32 errors and the libuv numbers they become (0: none). */
+  win32Errors?(): { osErrno: number; osCode: string; errno: number }[];
+  /** Windows: the kernel handles this process has open (GetProcessHandleCount), for leak tests. */
+  processHandleCount?(): number;
+  /** Windows: whether a kernel object of that kind and full name (`Local\\x`) is open anywhere. */
+  namedObjectExists?(kind: 'event' | 'semaphore' | 'mapping', name: string): boolean;
+  /** Windows: the error ipckit throws for a Win32 code, as if CreateFileW had failed on `path`. */
+  systemErrorFor?(osErrno: number, path: string): Error;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

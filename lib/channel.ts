@@ -3,7 +3,7 @@
 // header); this file implements the same protocol in JavaScript over the mapped bytes, so sending
 // and receiving never cross into C++: the addon is called only to sleep on a futex and to wake a
 // sleeping peer.
-import { nativeSync } from './futex';
+import { binding, requireFeature, type NativeChannelWaits } from './binding';
 import { closedError, CONSTRUCT, ErrorCodes, illegalConstructor, invalidArgValue, IpcError, withLimit } from './errors';
 import { slotOf } from './mapping';
 import { toBytes } from './message-queue';
@@ -86,6 +86,18 @@ const ROLE_CLOSED = -1; // 0xffffffff
 const LIVENESS_MS = 200;
 
 const PEER_CLOSED = ErrorCodes.PEER_CLOSED;
+const SIZE_GRANULARITY = binding.constants.windowsSharedMemory?.sizeGranularity ?? 1;
+
+/**
+ * How a side sleeps on its bell and wakes the other's: Linux's futexes, or on Windows (where
+ * WaitOnAddress does not cross processes) a named auto-reset event per bell, closed with the
+ * mapping. The waiting flag and the second look before sleeping make either lossless.
+ */
+function channelWaits(): NativeChannelWaits {
+  if (binding.sync !== undefined) return binding.sync;
+  requireFeature('channelEvents', 'channels');
+  return binding.channelEvents!;
+}
 const ChannelErrorCodes = ErrorCodes;
 
 function endState(word: number): ChannelEndState {
@@ -298,7 +310,10 @@ export class Channel {
     }
     if (words[W_MAX_MESSAGE] >>> 0 !== capacity / 2 - 8)
       throw notAChannel(name, `its max_message ${words[W_MAX_MESSAGE] >>> 0} disagrees with its capacity ${capacity}`);
-    if (size !== HEADER + capacity) throw notAChannel(name, `the object has ${size} bytes but its header says ${HEADER + capacity}`);
+    // Windows opens a mapping with its size in whole pages (binding.constants.windowsSharedMemory).
+    const expected = HEADER + capacity;
+    const rounded = Math.ceil(expected / SIZE_GRANULARITY) * SIZE_GRANULARITY;
+    if (size !== expected && size !== rounded) throw notAChannel(name, `the object has ${size} bytes but its header says ${expected}`);
     return capacity;
   }
 
@@ -458,7 +473,7 @@ export class Channel {
     const words = this.#words;
     if (Atomics.exchange(words, waiting, 0) !== 0) {
       Atomics.add(words, bell, 1);
-      nativeSync().futexWake(this.#slot, bell * 4, 1);
+      channelWaits().futexWake(this.#slot, bell * 4, 1);
     }
   }
 
@@ -862,7 +877,7 @@ export class Channel {
     const deadline = timeout === undefined ? undefined : performance.now() + timeout;
     if (this.#spinFor(ready, deadline)) return;
     const { bell } = Channel.#sideWords(side);
-    const sync = nativeSync();
+    const sync = channelWaits();
     for (;;) {
       const ring = this.#prepareSleep(side, ready);
       if (ring === undefined) return;
@@ -900,7 +915,7 @@ export class Channel {
       const what = side === 'producer' ? 'send' : 'receive';
       turn.armed = this.#waits.arm(timeout, signal, (code) => {
         if (turn.waitId !== 0) {
-          nativeSync().waitStop(this.#slot, turn.waitId, code === ErrorCodes.TIMEOUT ? StopReasons.timeout : StopReasons.aborted);
+          channelWaits().waitStop(this.#slot, turn.waitId, code === ErrorCodes.TIMEOUT ? StopReasons.timeout : StopReasons.aborted);
         } else if (queue[0] === turn) {
           turn.stopped = code;
         } else {
@@ -917,7 +932,7 @@ export class Channel {
   async #pump(queue: Turn[], side: ChannelRole): Promise<void> {
     const { bell } = Channel.#sideWords(side);
     const what = side === 'producer' ? 'send' : 'receive';
-    const sync = nativeSync();
+    const sync = channelWaits();
     while (queue.length > 0) {
       const turn = queue[0];
       try {
@@ -980,7 +995,7 @@ export class Channel {
     if (this.#closed) return;
     for (const queue of [this.#sends, this.#receives]) {
       const id = queue[0]?.waitId;
-      if (id) nativeSync().waitRef(this.#slot, id, referenced);
+      if (id) channelWaits().waitRef(this.#slot, id, referenced);
     }
   }
 
@@ -993,7 +1008,7 @@ export class Channel {
     if (this.#closed) return;
     this.#closed = true;
     const words = this.#words;
-    const sync = nativeSync();
+    const sync = channelWaits();
     for (const [held, own, bell] of [
       [this.#producer, W_PRODUCER, W_CONSUMER_BELL],
       [this.#consumer, W_CONSUMER, W_PRODUCER_BELL],

@@ -35,6 +35,10 @@ export const ErrorCodes = {
   CHANNEL_ROLE: 'ERR_IPC_CHANNEL_ROLE',
   /** The object is of a layout version this ipckit does not read. */
   UNSUPPORTED_VERSION: 'ERR_IPC_UNSUPPORTED_VERSION',
+  /** `receive()` on a named pipe opened in byte mode (it has no messages to keep whole). */
+  PIPE_MODE: 'ERR_IPC_PIPE_MODE',
+  /** A named pipe read one way (as a stream, or with `receive()`) was read the other way too. */
+  READ_CONFLICT: 'ERR_IPC_READ_CONFLICT',
   /** The primitive does not exist on this operating system. */
   UNSUPPORTED_PLATFORM: 'ERR_IPC_UNSUPPORTED_PLATFORM',
 } as const;

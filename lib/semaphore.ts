@@ -12,7 +12,7 @@ export interface SemaphoreCreateOptions {
   mode?: number;
 }
 
-/** SEM_VALUE_MAX: the largest value a semaphore can hold (INT_MAX on Linux). */
+/** SEM_VALUE_MAX: the largest value a semaphore can hold (INT_MAX on Linux, LONG_MAX, the same, on Windows). */
 const VALUE_MAX = binding.semValueMax ?? 2 ** 31 - 1;
 function semaphoreName(value: unknown): string {
   const name = posixName(value);
@@ -38,7 +38,7 @@ function createOptions(options: SemaphoreCreateOptions | undefined): { initial: 
 }
 
 function native(): { open: NonNullable<typeof binding.openSemaphore>; unlink: NonNullable<typeof binding.unlinkSemaphore> } {
-  requireFeature('namedSemaphore', 'POSIX named semaphores');
+  requireFeature('namedSemaphore', 'Named semaphores');
   return { open: binding.openSemaphore!, unlink: binding.unlinkSemaphore! };
 }
 
@@ -47,6 +47,11 @@ function native(): { open: NonNullable<typeof binding.openSemaphore>; unlink: No
  * `post()` and `tryWait()` never wait. `wait()` takes the semaphore at once when it can, and
  * otherwise waits on one of the addon's own waiter threads (never on libuv's threadpool);
  * `waitSync()` blocks the calling thread. Timeouts run on the monotonic clock.
+ *
+ * On Windows it is a named Windows semaphore, `Local\name` for `'/name'` (no backslash; the
+ * namespace is shared with shared memory, so the two cannot have the same name: that is
+ * `ERR_IPC_INVALID_OBJECT`). The name lasts while any process has the semaphore open, so
+ * `unlink()` only checks the name; `mode` is not applied; `value` comes from NtQuerySemaphore.
  */
 export class Semaphore extends WaitingHandle {
   /** SEM_VALUE_MAX: the largest value a semaphore can hold; `post()` beyond it fails with `EOVERFLOW`. */

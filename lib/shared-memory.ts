@@ -29,7 +29,7 @@ export interface SharedMemoryOpenOptions {
 }
 
 function nativeShm(): Required<Pick<typeof binding, 'openSharedMemory' | 'unlinkSharedMemory'>> {
-  requireFeature('sharedMemory', 'POSIX shared memory');
+  requireFeature('sharedMemory', 'Shared memory');
   return { openSharedMemory: binding.openSharedMemory!, unlinkSharedMemory: binding.unlinkSharedMemory! };
 }
 
@@ -44,6 +44,12 @@ function createFlags(options: SharedMemoryCreateOptions | undefined): { size: nu
 /**
  * A POSIX shared memory object (`shm_open` + `mmap`). The bytes are exactly the object's bytes:
  * there is no header, and the size is the OS's, so C and Python peers see what Node sees.
+ *
+ * On Windows it is a named file mapping backed by the paging file, `Local\name` for `'/name'`
+ * (names may not contain a backslash). The name lasts while any process has a handle on it, so
+ * `unlink()` only checks the name; an opened mapping's size is the section's, in whole pages
+ * (the creator's handle keeps the size it asked for); `mode` and `reserve` are not applied (every
+ * page is committed at create time), and `stat()` reports `mode`, `uid` and `gid` as 0.
  */
 export class SharedMemory extends Mapping {
   readonly #name: string;
@@ -81,7 +87,11 @@ export class SharedMemory extends Mapping {
     return new SharedMemory(CONSTRUCT, native, normalized);
   }
 
-  /** Removes the name (`shm_unlink`); mappings that are open stay valid until closed. */
+  /**
+   * Removes the name (`shm_unlink`); mappings that are open stay valid until closed. On Windows,
+   * which has no unlink (the name goes with the last handle, in any process), it only checks the
+   * name, so clean-up code that closes and then unlinks works on both.
+   */
   static unlink(name: string): void {
     nativeShm().unlinkSharedMemory(posixName(name));
   }

@@ -72,6 +72,7 @@ void MappingHandle::ReleaseForTeardown() {
   // already stopped and joined its threads (see addon.cc), so no dependent is still running.
   waits_.Clear();
   closed_ = true;
+  extension_.reset();
   if (!mapped_) return;
   if (heldLocks_ > 0) {
     // Leave the pages mapped for the rest of the process: the dying thread's robust list still
@@ -165,6 +166,7 @@ Napi::Value MappingHandle::Close(const Napi::CallbackInfo& info) {
   // Waits on this memory end with ERR_IPC_CLOSED; the last one to settle, or the last unlock of
   // a mutex held here, unmaps.
   waits_.StopAll(StopReason::kClosed);
+  extension_.reset();
   ReleaseIfUnused();
   return info.Env().Undefined();
 }

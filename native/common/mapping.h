@@ -99,6 +99,12 @@ class MappingHandle : public Napi::ObjectWrap<MappingHandle>, public Closeable {
   void StartWait(double opId, std::unique_ptr<BlockingOp> op, bool referenced);
   void FinishWait(double opId);
   PendingWaits& waits() { return waits_; }
+  // The object's name, for what the platform derives from it ('' once released).
+  std::string Name() const { return mapped_ ? mapped_->name() : std::string(); }
+  // State the platform's per-word calls keep for this mapping (on Windows, the named events that
+  // stand in for futexes: native/win/channel_events.cc). Dropped when the handle closes or is
+  // released; a wait in progress holds what it uses itself.
+  std::shared_ptr<void>& extension() { return extension_; }
 
  private:
   Napi::Value ArrayBuffer(const Napi::CallbackInfo& info);
@@ -123,6 +129,7 @@ class MappingHandle : public Napi::ObjectWrap<MappingHandle>, public Closeable {
   uint32_t slot_ = 0;
   std::shared_ptr<HandleRegistry> registry_;
   Napi::Reference<Napi::ArrayBuffer> arrayBuffer_;
+  std::shared_ptr<void> extension_;
   bool created_ = false;
   bool readOnly_ = false;
 };

@@ -73,6 +73,7 @@ constexpr Known kKnown[] = {
     IPCKIT_WIN_ERROR(ERROR_DISK_FULL, kUvENOSPC),
     IPCKIT_WIN_ERROR(ERROR_SEM_TIMEOUT, kUvETIMEDOUT),
     IPCKIT_WIN_ERROR(ERROR_INSUFFICIENT_BUFFER, kUvENOBUFS),
+    IPCKIT_WIN_ERROR(ERROR_PROC_NOT_FOUND, 0),
     IPCKIT_WIN_ERROR(ERROR_INVALID_NAME, kUvEINVAL),
     IPCKIT_WIN_ERROR(ERROR_BAD_PATHNAME, kUvENOENT),
     IPCKIT_WIN_ERROR(ERROR_ALREADY_EXISTS, kUvEEXIST),
@@ -149,5 +150,31 @@ std::string OsErrorDescription(int osCode) {
   if (text != nullptr) LocalFree(text);
   return result.empty() ? "Win32 error " + std::to_string(osCode) : result;
 }
+
+namespace win {
+
+// win32Errors(): the translation table, [{ osErrno, osCode, errno }] (errno 0: kept as osCode),
+// so the Windows suite can check every libuv number here against the node.exe that runs it.
+Napi::Value Win32Errors(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array rows = Napi::Array::New(env);
+  uint32_t i = 0;
+  for (const Known& known : kKnown) {
+    Napi::Object row = Napi::Object::New(env);
+    row.Set("osErrno", Napi::Number::New(env, known.code));
+    row.Set("osCode", Napi::String::New(env, known.name));
+    row.Set("errno", Napi::Number::New(env, known.uv));
+    rows.Set(i++, row);
+  }
+  return rows;
+}
+
+// systemErrorFor(osErrno, syscall, path): the error ipckit throws for that Win32 code.
+Napi::Value SystemErrorFor(const Napi::CallbackInfo& info) {
+  OsError error{info[0].As<Napi::Number>().Int32Value(), "CreateFileW", info[1].As<Napi::String>().Utf8Value()};
+  return SystemError(info.Env(), error).Value();
+}
+
+}  // namespace win
 
 }  // namespace ipckit

@@ -26,6 +26,18 @@ node scripts/win/build.js
 npm run --silent compile
 
 to_win() { printf 'Z:%s' "$1"; }
+
+# The package as users get it, for test/win/package.test.ts: npm pack runs prepack, which builds
+# both prebuilds and checks them. IPCKIT_WIN_PACK=0 skips it (that test then fails, saying why).
+if [ "${IPCKIT_WIN_PACK:-1}" != 0 ]; then
+  PACK="$WIN_CACHE/pack"
+  rm -rf "$PACK"
+  mkdir -p "$PACK"
+  npm pack --silent --pack-destination "$PACK" >"$PACK/log" 2>&1 || { cat "$PACK/log" >&2; exit 1; }
+  IPCKIT_WIN_TARBALL="$(to_win "$(ls "$PACK"/ipckit-*.tgz)")"
+  export IPCKIT_WIN_TARBALL
+fi
+
 status=0
 # jest's own launcher prefers a jest installed where it starts, so it starts in the runner's folder.
 (cd "$RUNNER" && PREBUILDS_ONLY=1 IPCKIT_WIN_TIMEOUT="${IPCKIT_WIN_TIMEOUT:-1800}" \
