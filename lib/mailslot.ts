@@ -6,7 +6,7 @@ import { closedError, CONSTRUCT, constructing, ErrorCodes, invalidArgValue, IpcE
 import { WaitingHandle } from './handle';
 import { toBytes, type MessageData } from './message-queue';
 import { validateInteger, validateObject, validateString } from './validate';
-import { abortedError, timeoutError, validateWaitOptions, type WaitOptions } from './waiting';
+import { abortedError, Lane, timeoutError, validateWaitOptions, type WaitOptions } from './waiting';
 
 /** The longest mailslot name, in UTF-16 code units with its prefix: MAX_PATH (260) less the terminating NUL. */
 export const MAILSLOT_NAME_MAX = 259;
@@ -132,6 +132,9 @@ export class Mailslot extends WaitingHandle implements AsyncIterable<Buffer> {
   readonly #native: NativeMailslot;
   readonly #name: string;
   readonly #readTimeout: number | undefined;
+  // Receives start one at a time, in the order they were called: the addon's waiter threads
+  // would otherwise race for the slot's reader mutex, which Windows does not grant in order.
+  readonly #receives: Lane;
   #receiving = 0;
 
   private constructor(token: symbol, handle: NativeMailslot, name: string, readTimeout: number | undefined) {
@@ -139,6 +142,7 @@ export class Mailslot extends WaitingHandle implements AsyncIterable<Buffer> {
     this.#native = handle;
     this.#name = name;
     this.#readTimeout = readTimeout;
+    this.#receives = new Lane(this.waits, (id, reason) => handle.stop(id, reason));
   }
 
   /**
@@ -219,13 +223,8 @@ export class Mailslot extends WaitingHandle implements AsyncIterable<Buffer> {
       if (timeout === 0) return Promise.reject(timeoutError('receive'));
       const slot = this.#native;
       this.#receiving++;
-      return this.waits
-        .run(
-          timeout,
-          signal,
-          (id, ms) => slot.receive(id, ms),
-          (id, reason) => slot.stop(id, reason),
-        )
+      return this.#receives
+        .run('receive', timeout, signal, (id, ms) => slot.receive(id, ms))
         .finally(() => {
           this.#receiving--;
         });

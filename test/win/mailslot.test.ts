@@ -137,10 +137,11 @@ test('a writer of this process: send() and its alias write(), then close()', asy
 
 test('receives waiting at once take the messages in the order they were called', async () => {
   const slot = create('order');
-  const receives = [slot.receive(), slot.receive(), slot.receive()];
+  const sizes = [1, 2, 3, 4, 5, 6, 7, 8];
+  const receives = sizes.map(() => slot.receive());
   expect(await settled(receives[0])).toBe(false);
-  expect(await peer('sizes', slot.name, '1', '2', '3')).toBe('sent');
-  expect(await Promise.all(receives)).toEqual([pattern(1, 1), pattern(2, 2), pattern(3, 3)]);
+  expect(await peer('sizes', slot.name, ...sizes.map(String))).toBe('sent');
+  expect(await Promise.all(receives)).toEqual(sizes.map((size) => pattern(size, size)));
 });
 
 test('a receive times out with ERR_IPC_TIMEOUT, having taken nothing', async () => {
@@ -205,7 +206,7 @@ test('async iteration yields each message and ends when the slot is closed', asy
 });
 
 const overMax = wine
-  ? ' is written and read cut to the maximum (known Wine difference: the maximum message size is not enforced, and the read truncates silently)'
+  ? ' is written and read whole (known Wine difference: the maximum message size is not enforced)'
   : ' fails to write and nothing arrives';
 test(`a message larger than maxMessageSize${overMax}`, async () => {
   const slot = create('max-size', { maxMessageSize: 16 });
@@ -213,8 +214,11 @@ test(`a message larger than maxMessageSize${overMax}`, async () => {
   expect(await slot.receive()).toEqual(pattern(16, 1));
   if (wine) {
     Mailslot.send(slot.name, pattern(17, 2));
-    expect(slot.info()).toMatchObject({ nextSize: 17, messageCount: 1 });
-    expect(await slot.receive({ timeout: 0 })).toEqual(pattern(17, 2).subarray(0, 16));
+    // Wine reports the next size capped at the slot's maximum, too.
+    expect(slot.info()).toMatchObject({ nextSize: 16, messageCount: 1 });
+    // ipckit reads into a buffer of at least 256 KiB, so Wine's silent truncation of a read into
+    // too small a buffer does not cut it.
+    expect(await slot.receive({ timeout: 0 })).toEqual(pattern(17, 2));
   } else {
     let error: NodeJS.ErrnoException | undefined;
     try {
