@@ -44,6 +44,7 @@
             "native/win/cancel.cc",
             "native/win/channel_events.cc",
             "native/win/errors.cc",
+            "native/win/mailslot.cc",
             "native/win/named_sem.cc",
             "native/win/pipe.cc",
             "native/win/register.cc",

@@ -257,6 +257,20 @@ export interface NativeSemaphore {
   close(): void;
 }
 
+/** A native mailslot server handle (native/win/mailslot.cc). */
+export interface NativeMailslot {
+  /** GetMailslotInfo: `nextSize` -1 when no message is waiting. */
+  info(): { maxMessageSize: number; nextSize: number; messageCount: number };
+  /** The next message if one is waiting and no receive of this handle is reading, else null. Never waits. */
+  tryReceive(): Buffer | null;
+  /** Reads the next message whole on a waiter thread; `timeoutMs` -1: no limit. */
+  receive(opId: number, timeoutMs: number): Promise<Buffer>;
+  stop(opId: number, reason: number): void;
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+
 /** A native named pipe server (native/win/pipe.cc). */
 export interface NativePipeServer {
   /** Resolves with the next client's connection. `timeoutMs` -1: no limit (the same below). */
@@ -264,6 +278,13 @@ export interface NativePipeServer {
   stop(opId: number, reason: number): void;
   ref(): void;
   unref(): void;
+  close(): void;
+}
+
+/** A native mailslot writer handle (native/win/mailslot.cc). */
+export interface NativeMailslotWriter {
+  /** One WriteFile of the whole message. */
+  send(data: Uint8Array): void;
   close(): void;
 }
 
@@ -340,6 +361,11 @@ interface NativeBinding {
   openSemaphore?(name: string, flags: number, mode: number, initial: number): NativeSemaphore;
   unlinkSemaphore?(name: string): void;
   readonly semValueMax?: number;
+  /** Windows: `maxMessageSize` 0 for any size, `readTimeoutMs` -1 for MAILSLOT_WAIT_FOREVER. */
+  createMailslot?(name: string, maxMessageSize: number, readTimeoutMs: number): NativeMailslot;
+  openMailslotWriter?(name: string): NativeMailslotWriter;
+  /** Opens the name, writes one message, closes it. */
+  sendMailslot?(name: string, data: Uint8Array): void;
   /** Windows: a server with its first instance listening. `sddl` null: the default security. */
   createPipeServer?(
     name: string,

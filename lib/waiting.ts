@@ -160,3 +160,56 @@ export class Waits {
     });
   }
 }
+
+/**
+ * @internal Calls that must not overtake each other (a pipe's writes; receives of a pipe or mailslot): each starts once the one before
+ * it has settled. While queued, a call's timeout is a JavaScript timer and an abort settles it
+ * at once; once started, the addon keeps what is left of the timeout and an abort stops it there.
+ */
+export class Lane {
+  #tail: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly waits: Waits,
+    private readonly stop: (id: number, reason: number) => void,
+  ) {}
+
+  run<T>(
+    what: string,
+    timeout: number | undefined,
+    signal: AbortSignal | undefined,
+    start: (id: number, timeoutMs: number) => Promise<T>,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let id = 0;
+      let settled = false;
+      const armed = this.waits.arm(timeout, signal, (code) => {
+        if (id !== 0) this.stop(id, StopReasons.aborted);
+        else finish(undefined, code === ErrorCodes.TIMEOUT ? timeoutError(what) : abortedError(what));
+      });
+      function finish(value: T | undefined, error?: unknown): void {
+        if (settled) return;
+        settled = true;
+        armed.disarm();
+        if (error === undefined) resolve(value as T);
+        else reject(error);
+      }
+      const begin = (): Promise<void> | undefined => {
+        if (settled) return undefined; // stopped while queued
+        id = this.waits.nextId();
+        let started: Promise<T>;
+        try {
+          started = start(id, armed.handOff());
+        } catch (error) {
+          finish(undefined, error);
+          return undefined;
+        }
+        return started.then(
+          (value) => finish(value),
+          (error) => finish(undefined, error),
+        );
+      };
+      this.#tail = this.#tail.then(begin, begin);
+    });
+  }
+}

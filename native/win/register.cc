@@ -6,6 +6,7 @@
 #include "common/addon.h"
 #include "common/constants.h"
 #include "win/channel_events.h"
+#include "win/mailslot.h"
 #include "win/named_sem.h"
 #include "win/names.h"
 #include "win/pipe.h"
@@ -88,6 +89,7 @@ std::vector<Feature> PlatformFeatures() {
       {"namedSemaphore", win::InitNamedSemaphore},
       {"channelEvents", win::InitChannelEvents},
       {"namedPipe", win::InitNamedPipe},
+      {"mailslot", win::InitMailslot},
   };
 }
 
