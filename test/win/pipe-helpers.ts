@@ -50,7 +50,8 @@ export function startPeer(role: string, name: string, ...args: string[]): Peer {
   });
   child.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': 'exit' may come before the last of the peer's output has been read.
+    child.on('close', (code, signal) => {
       peers.delete(child);
       resolve({ code, signal });
     });
@@ -82,7 +83,7 @@ afterEach(async () => {
   for (const handle of opened.splice(0)) handle.close();
   const exits: Promise<unknown>[] = [];
   for (const child of peers) {
-    exits.push(new Promise((resolve) => child.once('exit', resolve)));
+    exits.push(new Promise((resolve) => child.once('close', resolve)));
     child.kill();
   }
   await Promise.all(exits);
