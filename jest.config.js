@@ -16,6 +16,7 @@ module.exports = {
   moduleNameMapper: {
     '^ipckit$': '<rootDir>/dist/index.js',
     '^ipckit/posix$': '<rootDir>/dist/posix.js',
+    '^ipckit/windows$': '<rootDir>/dist/windows.js',
   },
   testTimeout: 60000,
   // A worker ends on its own once its tests leave nothing referenced; jest waits this long for that

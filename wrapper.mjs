@@ -20,5 +20,12 @@ export const {
   Mutex,
   Condition,
   Barrier,
+  Channel,
+  NamedPipe,
+  NamedPipeServer,
+  Mailslot,
+  MailslotWriter,
+  MAILSLOT_NAME_MAX,
+  MAILSLOT_REMOTE_MESSAGE_MAX,
 } = ipckit;
 export default ipckit;

@@ -28,3 +28,7 @@ export { Condition } from './condition';
 export { Barrier } from './barrier';
 export { Channel } from './channel';
 export type { ChannelRole, ChannelEndState, ChannelCreateOptions, ChannelOpenOptions, ChannelWaitOptions, ChannelWaitingOptions } from './channel';
+export { NamedPipe, NamedPipeServer } from './named-pipe';
+export type { NamedPipeMode, NamedPipeDirection, NamedPipeServerOptions, NamedPipeConnectOptions } from './named-pipe';
+export { Mailslot, MailslotWriter, MAILSLOT_NAME_MAX, MAILSLOT_REMOTE_MESSAGE_MAX } from './mailslot';
+export type { MailslotCreateOptions, MailslotInfo } from './mailslot';

@@ -70,6 +70,7 @@ beforeAll(() => {
     'tsconfig.build.json',
     'wrapper.mjs',
     'posix.mjs',
+    'windows.mjs',
     'README.md',
   ]) {
     fs.cpSync(path.join(repoRoot, part), path.join(src, part), { recursive: true });
@@ -195,6 +196,8 @@ test('require() and import both work from the installed package, and share one o
     import ipckit from 'ipckit';
     import { SysVMessageQueue } from 'ipckit/posix';
     if (SysVMessageQueue !== ipckit.SysVMessageQueue) throw new Error('ipckit/posix differs from the root');
+    import { Mailslot, NamedPipeServer } from 'ipckit/windows';
+    if (Mailslot !== ipckit.Mailslot || NamedPipeServer !== ipckit.NamedPipeServer) throw new Error('ipckit/windows differs from the root');
     const shm = SharedMemory.open(${JSON.stringify(name)});
     console.log(shm.buffer.toString('utf8', 0, 8), ErrorCodes.CLOSED, ipckit.SharedMemory === SharedMemory);
     shm.close();

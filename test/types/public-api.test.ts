@@ -30,6 +30,7 @@ import {
   type WaitResult,
 } from 'ipckit';
 import * as posix from 'ipckit/posix';
+import * as windows from 'ipckit/windows';
 import { repoRoot } from '../helpers';
 
 /** Type-checked, never run. */
@@ -216,6 +217,28 @@ test('ipckit/posix holds the POSIX-only primitives, the same ones as the root', 
   expectTypeOf(root).toHaveProperty('SharedMemory');
 });
 
+test('ipckit/windows holds the Windows-only primitives, the same ones as the root', () => {
+  expectTypeOf(windows.NamedPipe).toEqualTypeOf(root.NamedPipe);
+  expectTypeOf(windows.NamedPipeServer).toEqualTypeOf(root.NamedPipeServer);
+  expectTypeOf(windows.Mailslot).toEqualTypeOf(root.Mailslot);
+  expectTypeOf(windows.MailslotWriter).toEqualTypeOf(root.MailslotWriter);
+  expectTypeOf(windows.NamedPipeServer.create).returns.toEqualTypeOf<root.NamedPipeServer>();
+  expectTypeOf(windows.NamedPipe.connect).returns.toEqualTypeOf<Promise<root.NamedPipe>>();
+  expectTypeOf(windows.Mailslot.create).returns.toEqualTypeOf<root.Mailslot>();
+  expectTypeOf(windows.Mailslot.openWriter).returns.toEqualTypeOf<root.MailslotWriter>();
+  expectTypeOf(windows.Mailslot.send).returns.toEqualTypeOf<void>();
+  expectTypeOf<windows.MailslotInfo>().toEqualTypeOf<root.MailslotInfo>();
+  expectTypeOf<windows.NamedPipeServerOptions>().toEqualTypeOf<root.NamedPipeServerOptions>();
+  expectTypeOf<root.Mailslot['receive']>().returns.toEqualTypeOf<Promise<Buffer>>();
+  expectTypeOf<root.NamedPipe>().toExtend<import('node:stream').Duplex>();
+  never(() => {
+    // @ts-expect-error a mode is 'byte' or 'message'
+    windows.NamedPipeServer.create('x', { mode: 'datagram' });
+  });
+  expectTypeOf(windows).not.toHaveProperty('SharedMemory');
+  expectTypeOf(windows).not.toHaveProperty('SysVMessageQueue');
+});
+
 test('the declarations tested here are the ones package.json exports', () => {
   const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
     types: string;
@@ -225,14 +248,19 @@ test('the declarations tested here are the ones package.json exports', () => {
     compilerOptions: { paths: Record<string, string[]> };
   };
   const norm = (p: string) => path.normalize(p);
-  expect(tsconfig.compilerOptions.paths).toEqual({ ipckit: [pkg.exports['.'].types], 'ipckit/posix': [pkg.exports['./posix'].types] });
+  expect(tsconfig.compilerOptions.paths).toEqual({
+    ipckit: [pkg.exports['.'].types],
+    'ipckit/posix': [pkg.exports['./posix'].types],
+    'ipckit/windows': [pkg.exports['./windows'].types],
+  });
   expect(norm(pkg.types)).toBe(norm(pkg.exports['.'].types));
-  for (const types of [pkg.exports['.'].types, pkg.exports['./posix'].types]) expect(fs.existsSync(path.join(repoRoot, types))).toBe(true);
+  for (const types of [pkg.exports['.'].types, pkg.exports['./posix'].types, pkg.exports['./windows'].types]) expect(fs.existsSync(path.join(repoRoot, types))).toBe(true);
   // At run time jest maps the names to the same files' JavaScript, as `require` would.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const jestConfig = require(path.join(repoRoot, 'jest.config.js')) as { moduleNameMapper: Record<string, string> };
   expect(jestConfig.moduleNameMapper).toMatchObject({
     '^ipckit$': `<rootDir>/${path.normalize(pkg.exports['.'].require)}`,
     '^ipckit/posix$': `<rootDir>/${path.normalize(pkg.exports['./posix'].require)}`,
+    '^ipckit/windows$': `<rootDir>/${path.normalize(pkg.exports['./windows'].require)}`,
   });
 });

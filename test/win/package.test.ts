@@ -98,4 +98,26 @@ describeIfPacked('the packed tarball on Windows', () => {
     expect(out.back).toBe('from the child!');
     expect(fs.existsSync(path.join(app, 'node_modules', 'ipckit', 'build'))).toBe(false);
   });
+
+  test("ipckit/windows, by require and import, is the root's: a mailslot message goes through the installed package", () => {
+    const env = { ...process.env };
+    delete env.PREBUILDS_ONLY;
+    const name = `ipckit-win-pack-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const script = `
+      import { Mailslot } from 'ipckit/windows';
+      import ipckit from 'ipckit';
+      import { createRequire } from 'node:module';
+      const require = createRequire(import.meta.url);
+      const same = Mailslot === ipckit.Mailslot && require('ipckit/windows').Mailslot === Mailslot;
+      const slot = Mailslot.create(${JSON.stringify(name)});
+      require('ipckit/windows').Mailslot.send(${JSON.stringify(name)}, 'through the package');
+      const got = (await slot.receive({ timeout: 5000 })).toString();
+      slot.close();
+      console.log(JSON.stringify({ same, got }));
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: app, env, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout.trim())).toEqual({ same: true, got: 'through the package' });
+  });
 });
