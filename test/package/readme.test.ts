@@ -4,7 +4,8 @@
 // in a child Node process. It must exit 0 within EXAMPLE_TIMEOUT, write nothing to stderr, and
 // leave nothing behind. The Python recipe runs too, against an object Node created. A block
 // whose fence directly follows `<!-- example: skip (reason) -->` is not run (keep those to the
-// few that cannot run alone). Shell blocks are commands, and the C recipe is a fragment
+// few that cannot run alone); one that follows `<!-- example: windows -->` uses the Windows-only
+// classes, is type-checked here and run by the Windows suite (test/win/readme.test.ts). Shell blocks are commands, and the C recipe is a fragment
 // without includes or main(), so neither is run. All examples are also type-checked against
 // dist/'s declarations, which catches a missing require() that a try/catch would swallow.
 //
@@ -32,79 +33,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ts from 'typescript';
 import { repoRoot } from '../helpers';
+import { blocksOf, JS, script, TS, where, type Block } from '../readme-blocks';
 
 const EXAMPLE_TIMEOUT = 30_000;
 const readmePath = path.join(repoRoot, 'README.md');
 
-interface Block {
-  lang: string;
-  line: number; // of the opening fence, 1-based
-  heading: string;
-  code: string;
-  skip?: string;
-}
-
-/** Every fenced block of the README, with the heading it sits under and its skip marker, if any. */
-function blocksOf(markdown: string): Block[] {
-  const lines = markdown.split('\n');
-  const blocks: Block[] = [];
-  let heading = '(top)';
-  for (let i = 0; i < lines.length; i++) {
-    const h = /^#{1,6}\s+(.*)$/.exec(lines[i]);
-    if (h) heading = h[1].replace(/`/g, '').trim();
-    const open = /^```\s*([\w+-]*)\s*$/.exec(lines[i]);
-    if (!open) continue;
-    const start = i;
-    const body: string[] = [];
-    for (i++; i < lines.length && !/^```\s*$/.test(lines[i]); i++) body.push(lines[i]);
-    if (i === lines.length) throw new Error(`README.md:${start + 1}: the code fence is never closed`);
-    let before = start - 1;
-    while (before >= 0 && lines[before].trim() === '') before--;
-    const marker = before >= 0 ? /^<!--\s*example:\s*skip\s*\((.+)\)\s*-->$/.exec(lines[before].trim()) : null;
-    blocks.push({ lang: open[1].toLowerCase(), line: start + 1, heading, code: body.join('\n'), skip: marker?.[1] });
-  }
-  return blocks;
-}
-
-const JS = new Set(['js', 'javascript']);
-const TS = new Set(['ts', 'typescript']);
 const blocks = blocksOf(fs.readFileSync(readmePath, 'utf8'));
 const examples = blocks.filter((b) => JS.has(b.lang) || TS.has(b.lang));
-const runnable = examples.filter((b) => b.skip === undefined);
+const windowsOnly = examples.filter((b) => b.windows && b.skip === undefined);
+const runnable = examples.filter((b) => b.skip === undefined && !b.windows);
 const skipped = examples.filter((b) => b.skip !== undefined);
 const pythonBlocks = blocks.filter((b) => b.lang === 'python' || b.lang === 'py');
 const notRun = blocks.filter((b) => !examples.includes(b) && !pythonBlocks.includes(b));
-
-const where = (b: Block) => `${b.heading} (README.md:${b.line})`;
-
-/** The example as a CommonJS script. */
-function script(block: Block): string {
-  let code = block.code;
-  if (TS.has(block.lang)) {
-    const out = ts.transpileModule(code, {
-      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-      reportDiagnostics: true,
-      fileName: `README.md-${block.line}.ts`,
-    });
-    const problems = (out.diagnostics ?? []).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
-    if (problems.length > 0) throw new Error(`${where(block)} does not compile: ${problems.join('; ')}`);
-    code = out.outputText;
-  }
-  return [
-    `let exampleFinished = false; (async () => { ${code}`,
-    '})().then(',
-    '  () => { exampleFinished = true; },',
-    '  (error) => { exampleFinished = true; console.error(error); process.exitCode = 1; },',
-    ');',
-    "process.on('exit', (code) => {",
-    '  if (!exampleFinished && code === 0) {',
-    "    console.error('the example exited while still waiting: a promise that nothing will settle');",
-    '    process.exitCode = 13;',
-    '  }',
-    '});',
-    '',
-  ].join('\n');
-}
 
 // Lists, one line each, every IPC object and temporary file in the namespace.
 const LIST = `list() {
@@ -199,7 +139,7 @@ test("Node has Symbol.dispose and Symbol.asyncDispose, which the TypeScript exam
 });
 
 const summary =
-  `README.md: ${runnable.length} JavaScript/TypeScript examples run, ${skipped.length} skipped` +
+  `README.md: ${runnable.length} JavaScript/TypeScript examples run, ${windowsOnly.length} Windows examples left to the Windows suite (test/win/readme.test.ts), ${skipped.length} skipped` +
   (skipped.length ? ` (${skipped.map((b) => `line ${b.line}: ${b.skip}`).join('; ')})` : '') +
   `; ${pythonBlocks.length} Python run against Node's objects; not run: ` +
   (Object.entries(notRun.reduce<Record<string, number>>((n, b) => ({ ...n, [b.lang || 'untagged']: (n[b.lang || 'untagged'] ?? 0) + 1 }), {}))
@@ -213,7 +153,7 @@ test(summary, () => {
     .readFileSync(readmePath, 'utf8')
     .split('\n')
     .filter((line) => /<!--\s*example:/.test(line)).length;
-  expect(markers).toBe(skipped.length);
+  expect(markers).toBe(skipped.length + windowsOnly.length);
 });
 
 // Type-checking against ipckit's own declarations catches what running cannot always see: a
@@ -223,7 +163,8 @@ test('every example type-checks against the declarations in dist/ (no undefined 
   const dir = path.join(scratch, 'typecheck');
   fs.mkdirSync(dir);
   const files = new Map<string, Block>();
-  for (const block of runnable) {
+  // The Windows examples are type-checked here too: their declarations are the same on Linux.
+  for (const block of [...runnable, ...windowsOnly]) {
     const file = path.join(dir, `README.md-${block.line}.${TS.has(block.lang) ? 'ts' : 'js'}`);
     fs.writeFileSync(file, block.code);
     files.set(file, block);
