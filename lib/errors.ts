@@ -195,7 +195,10 @@ export function invalidArgValue(name: string, value: unknown, reason: string): E
 
 /** @internal */
 export function outOfRange(name: string, range: string, value: unknown): ErrorWithCode<RangeError> {
-  return coded(new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${typeof value === 'string' ? value : shown(value)}`), 'ERR_OUT_OF_RANGE');
+  return coded(
+    new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${typeof value === 'string' ? value : shown(value)}`),
+    'ERR_OUT_OF_RANGE',
+  );
 }
 
 /** @internal For lib/'s own checks against a limit the addon read: `error.limit`, as native errors carry it. */

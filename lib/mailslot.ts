@@ -60,7 +60,11 @@ function parseName(value: unknown, argName: string): MailslotAddress {
   }
   const name = `\\\\${host}\\mailslot\\${path}`;
   if (name.length > MAILSLOT_NAME_MAX) {
-    throw invalidArgValue(argName, value, `must be at most ${MAILSLOT_NAME_MAX} characters with its \\\\.\\mailslot\\ prefix (MAX_PATH), not ${name.length}`);
+    throw invalidArgValue(
+      argName,
+      value,
+      `must be at most ${MAILSLOT_NAME_MAX} characters with its \\\\.\\mailslot\\ prefix (MAX_PATH), not ${name.length}`,
+    );
   }
   return { name, host };
 }
@@ -159,7 +163,9 @@ export class Mailslot extends WaitingHandle implements AsyncIterable<Buffer> {
     const opts = validateObject<MailslotCreateOptions>(options, 'options');
     const maxMessageSize = opts.maxMessageSize === undefined ? 0 : validateInteger(opts.maxMessageSize, 'options.maxMessageSize', 0, WRITE_MAX);
     const readTimeout =
-      opts.readTimeout === undefined || opts.readTimeout === Infinity ? undefined : validateInteger(opts.readTimeout, 'options.readTimeout', 0, TIMEOUT_MAX);
+      opts.readTimeout === undefined || opts.readTimeout === Infinity
+        ? undefined
+        : validateInteger(opts.readTimeout, 'options.readTimeout', 0, TIMEOUT_MAX);
     const handle = create(address.name, maxMessageSize, readTimeout === undefined ? -1 : readTimeout);
     return new Mailslot(CONSTRUCT, handle, address.name, readTimeout);
   }

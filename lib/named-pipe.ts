@@ -8,7 +8,7 @@ import { closedError, CONSTRUCT, constructing, ErrorCodes, illegalConstructor, i
 import { WaitingHandle } from './handle';
 import { toBytes, type MessageData } from './message-queue';
 import { validateBoolean, validateInteger, validateObject, validateString } from './validate';
-import { abortedError, Lane, StopReasons, timeoutError, validateWaitOptions, Waits, type WaitOptions } from './waiting';
+import { abortedError, Lane, validateWaitOptions, Waits, type WaitOptions } from './waiting';
 
 /** How a pipe carries data: a byte stream, or whole messages. */
 export type NamedPipeMode = 'byte' | 'message';

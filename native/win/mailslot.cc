@@ -212,7 +212,11 @@ class Mailslot : public WaitingHandle<Mailslot> {
 class ReceiveOp final : public BlockingOp {
  public:
   ReceiveOp(Napi::Env env, Mailslot* handle, Napi::Object self, double opId, Deadline deadline, std::shared_ptr<SlotOwner> owner)
-      : BlockingOp(env, deadline), handle_(handle), self_(Napi::Persistent(self)), opId_(opId), owner_(std::move(owner)),
+      : BlockingOp(env, deadline),
+        handle_(handle),
+        self_(Napi::Persistent(self)),
+        opId_(opId),
+        owner_(std::move(owner)),
         name_(handle->name()) {}
 
   // Every wait below is bounded by the deadline, and TimedOut() is called when it passes.
@@ -336,7 +340,8 @@ void WriteMessage(Napi::Env env, HANDLE file, const std::string& name, const Byt
 
 // A mailslot is written by whoever opens its name; several writers share it.
 HANDLE OpenForWriting(const std::wstring& name) {
-  return CreateFileW(name.c_str(), GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, nullptr, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
+  return CreateFileW(
+      name.c_str(), GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, nullptr, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
 }
 
 class MailslotWriter : public Handle<MailslotWriter> {

@@ -254,7 +254,8 @@ test('the declarations tested here are the ones package.json exports', () => {
     'ipckit/windows': [pkg.exports['./windows'].types],
   });
   expect(norm(pkg.types)).toBe(norm(pkg.exports['.'].types));
-  for (const types of [pkg.exports['.'].types, pkg.exports['./posix'].types, pkg.exports['./windows'].types]) expect(fs.existsSync(path.join(repoRoot, types))).toBe(true);
+  for (const types of [pkg.exports['.'].types, pkg.exports['./posix'].types, pkg.exports['./windows'].types])
+    expect(fs.existsSync(path.join(repoRoot, types))).toBe(true);
   // At run time jest maps the names to the same files' JavaScript, as `require` would.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const jestConfig = require(path.join(repoRoot, 'jest.config.js')) as { moduleNameMapper: Record<string, string> };

@@ -152,7 +152,10 @@ test('close() with receives pending on waiter threads frees the name once they s
     await new Promise((resolve) => setImmediate(resolve));
     slot.close();
     const results = await Promise.allSettled(pending);
-    expect(results.map((r) => (r.status === 'rejected' ? (r.reason as { code: string }).code : 'fulfilled'))).toEqual(['ERR_IPC_CLOSED', 'ERR_IPC_CLOSED']);
+    expect(results.map((r) => (r.status === 'rejected' ? (r.reason as { code: string }).code : 'fulfilled'))).toEqual([
+      'ERR_IPC_CLOSED',
+      'ERR_IPC_CLOSED',
+    ]);
     // The slot's handle is closed: the name can be made again in this round's next turn.
   }
   Mailslot.create(name).close();

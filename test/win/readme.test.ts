@@ -23,7 +23,10 @@ afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 const shim = path.join(scratch, 'node_modules', 'ipckit');
 fs.mkdirSync(shim, { recursive: true });
 const entries: Record<string, string> = { '.': 'index.js', './windows': 'windows.js', './posix': 'posix.js' };
-fs.writeFileSync(path.join(shim, 'package.json'), JSON.stringify({ name: 'ipckit', exports: Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, `./${v}`])) }));
+fs.writeFileSync(
+  path.join(shim, 'package.json'),
+  JSON.stringify({ name: 'ipckit', exports: Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, `./${v}`])) }),
+);
 for (const file of Object.values(entries)) {
   fs.writeFileSync(path.join(shim, file), `module.exports = require(${JSON.stringify(path.join(repoRoot, 'dist', file))});\n`);
 }
@@ -54,6 +57,7 @@ describe.each(examples.map((b) => [where(b), b] as const))('%s', (_name, block) 
       clearTimeout(timer);
       expect({ timedOut, code, stderr }).toEqual({ timedOut: false, code: 0, stderr: '' });
       expect(stdout.length).toBeGreaterThan(0);
+      if (process.env.IPCKIT_SHOW) console.log(stdout);
     },
     EXAMPLE_TIMEOUT + 10_000,
   );
