@@ -117,61 +117,68 @@ const SUITE_TIMEOUT_MS = process.env.ASAN_OPTIONS === undefined ? 180_000 : 600_
 
 const leftovers = (pid: number, dir: string): string[] => fs.readdirSync(dir).filter((n) => n.startsWith(`ipckit-bench-${pid}-`));
 
-test('the quick suite prints and writes every row and column, the targets, and cleans up after itself', async () => {
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'ipckit-bench-test-'));
-  try {
-    const result = await run(process.execPath, [path.join(repoRoot, 'bench', 'suite.js'), '--quick'], {
-      env: { ...process.env, BENCH_OUT: out },
-    });
-    expect(result.stderr).not.toMatch(/Error|exited/);
-    expect(result.code).toBe(0);
-    const md = fs.readFileSync(path.join(out, 'latest.md'), 'utf8');
-    // stdout carries the machine and the same tables
-    expect(result.stdout).toMatch(/^Machine: .+, \d+ CPUs.*; Linux .+; Node v\d+/m);
-    expect(result.stdout).toContain(md.split('\n').slice(2).join('\n').trim());
+test(
+  'the quick suite prints and writes every row and column, the targets, and cleans up after itself',
+  async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'ipckit-bench-test-'));
+    try {
+      const result = await run(process.execPath, [path.join(repoRoot, 'bench', 'suite.js'), '--quick'], {
+        env: { ...process.env, BENCH_OUT: out },
+      });
+      expect(result.stderr).not.toMatch(/Error|exited/);
+      expect(result.code).toBe(0);
+      const md = fs.readFileSync(path.join(out, 'latest.md'), 'utf8');
+      // stdout carries the machine and the same tables
+      expect(result.stdout).toMatch(/^Machine: .+, \d+ CPUs.*; Linux .+; Node v\d+/m);
+      expect(result.stdout).toContain(md.split('\n').slice(2).join('\n').trim());
 
-    checkTable(table(md, 'Streams'), STREAM_HEADER, STREAM_ROWS, 'stream');
-    checkTable(table(md, 'Round trips'), TRIP_HEADER, TRIP_ROWS, 'trip');
-    expect(md).toMatch(/Placement \(taskset\)/);
+      checkTable(table(md, 'Streams'), STREAM_HEADER, STREAM_ROWS, 'stream');
+      checkTable(table(md, 'Round trips'), TRIP_HEADER, TRIP_ROWS, 'trip');
+      expect(md).toMatch(/Placement \(taskset\)/);
 
-    const targets = md.slice(md.indexOf("## Targets (the issue's, measured here)"));
-    for (const claim of [
-      /64 B Node→Node stream \(2 CPUs\) ≥ 10 M msgs\/s: .+ — (met|not met)/,
-      /64 B Node→Node ≥ 20× net: .+ — (met|not met)/,
-      /64 KiB Node→Node \(2 CPUs\) ≥ 0\.5× the C ring: .+ — (met|not met)/,
-      /1 MiB Node→Node ≥ 0\.5× the C ring: not measured in this run/, // quick mode has no 1 MiB
-      /1 MiB Node→Node ≥ 0\.7× memcpy: not measured in this run/,
-      /64 B round trip, same CPU, sync ≤ 1\.2× C futex ping-pong: .+ — (met|not met)/,
-      /64 B round trip, same CPU, Promise ≤ 3× C futex ping-pong: .+ — (met|not met)/,
-      /64 B round trip with spin 50 µs across CPUs .+ < 1 µs: .+ — (met|not met)/,
-    ]) {
-      expect(targets).toMatch(claim);
+      const targets = md.slice(md.indexOf("## Targets (the issue's, measured here)"));
+      for (const claim of [
+        /64 B Node→Node stream \(2 CPUs\) ≥ 10 M msgs\/s: .+ — (met|not met)/,
+        /64 B Node→Node ≥ 20× net: .+ — (met|not met)/,
+        /64 KiB Node→Node \(2 CPUs\) ≥ 0\.5× the C ring: .+ — (met|not met)/,
+        /1 MiB Node→Node ≥ 0\.5× the C ring: not measured in this run/, // quick mode has no 1 MiB
+        /1 MiB Node→Node ≥ 0\.7× memcpy: not measured in this run/,
+        /64 B round trip, same CPU, sync ≤ 1\.2× C futex ping-pong: .+ — (met|not met)/,
+        /64 B round trip, same CPU, Promise ≤ 3× C futex ping-pong: .+ — (met|not met)/,
+        /64 B round trip with spin 50 µs across CPUs .+ < 1 µs: .+ — (met|not met)/,
+      ]) {
+        expect(targets).toMatch(claim);
+      }
+
+      const svg = fs.readFileSync(path.join(out, 'latest.svg'), 'utf8');
+      expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+      expect(svg.trim().endsWith('</svg>')).toBe(true);
+      for (const title of ['Stream, 64 B, 2 CPUs', 'Stream, 64 KiB, 2 CPUs', 'Round trip, 64 B, same CPU', 'Round trip, 64 B, 2 CPUs'])
+        expect(svg).toContain(title);
+      expect((svg.match(/<rect /g) ?? []).length).toBeGreaterThan(20);
+
+      const json = JSON.parse(fs.readFileSync(path.join(out, 'latest.json'), 'utf8')) as {
+        pid: number;
+        cells: { na?: string; samples: unknown[] }[];
+      };
+      for (const cell of json.cells) expect(cell.samples).toHaveLength(cell.na ? 0 : 2);
+
+      // every object the suite made carries its pid (names; System V keys in its block), and none is left
+      expect(Number.isInteger(json.pid)).toBe(true);
+      expect(leftovers(json.pid, '/dev/shm')).toEqual([]);
+      // POSIX queues are listed only where an mqueue file system is mounted (not on every machine)
+      if (fs.existsSync('/dev/mqueue')) expect(leftovers(json.pid, '/dev/mqueue')).toEqual([]);
+      const keyBlock = 0x1e000 + (json.pid & 0xfff);
+      const sysvKeys = fs
+        .readFileSync('/proc/sysvipc/msg', 'utf8')
+        .split('\n')
+        .slice(1)
+        .map((line) => Number(line.trim().split(/\s+/)[0]))
+        .filter((key) => Number.isFinite(key) && key >>> 12 === keyBlock);
+      expect(sysvKeys).toEqual([]);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
     }
-
-    const svg = fs.readFileSync(path.join(out, 'latest.svg'), 'utf8');
-    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
-    expect(svg.trim().endsWith('</svg>')).toBe(true);
-    for (const title of ['Stream, 64 B, 2 CPUs', 'Stream, 64 KiB, 2 CPUs', 'Round trip, 64 B, same CPU', 'Round trip, 64 B, 2 CPUs'])
-      expect(svg).toContain(title);
-    expect((svg.match(/<rect /g) ?? []).length).toBeGreaterThan(20);
-
-    const json = JSON.parse(fs.readFileSync(path.join(out, 'latest.json'), 'utf8')) as { pid: number; cells: { na?: string; samples: unknown[] }[] };
-    for (const cell of json.cells) expect(cell.samples).toHaveLength(cell.na ? 0 : 2);
-
-    // every object the suite made carries its pid (names; System V keys in its block), and none is left
-    expect(Number.isInteger(json.pid)).toBe(true);
-    expect(leftovers(json.pid, '/dev/shm')).toEqual([]);
-    // POSIX queues are listed only where an mqueue file system is mounted (not on every machine)
-    if (fs.existsSync('/dev/mqueue')) expect(leftovers(json.pid, '/dev/mqueue')).toEqual([]);
-    const keyBlock = 0x1e000 + (json.pid & 0xfff);
-    const sysvKeys = fs
-      .readFileSync('/proc/sysvipc/msg', 'utf8')
-      .split('\n')
-      .slice(1)
-      .map((line) => Number(line.trim().split(/\s+/)[0]))
-      .filter((key) => Number.isFinite(key) && key >>> 12 === keyBlock);
-    expect(sysvKeys).toEqual([]);
-  } finally {
-    fs.rmSync(out, { recursive: true, force: true });
-  }
-}, SUITE_TIMEOUT_MS);
+  },
+  SUITE_TIMEOUT_MS,
+);
