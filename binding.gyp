@@ -34,6 +34,7 @@
             "native/linux/register.cc",
             "native/linux/sync.cc",
             "native/linux/sysv_mq.cc",
+            "native/linux/sysv_shm.cc",
             "native/linux/sysv_sem.cc"
           ],
           "libraries": ["-lrt"]

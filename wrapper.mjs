@@ -13,6 +13,7 @@ export const {
   PosixMessageQueue,
   posixQueueLimits,
   SysVSemaphoreSet,
+  SysVSharedMemory,
   Semaphore,
   wait,
   waitAsync,

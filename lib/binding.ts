@@ -5,7 +5,10 @@ import { type ErrorLimit, libraryError, systemError, unsupportedPlatform } from 
 
 /** A native mapping handle (native/common/mapping.cc). */
 export interface NativeMapping {
+  /** ERR_IPC_READ_ONLY for a view that faults on writes (a System V segment attached SHM_RDONLY). */
   arrayBuffer(): ArrayBuffer;
+  /** A copy of `length` bytes from `offset`. */
+  read(offset: number, length: number): Buffer;
   readonly size: number;
   readonly created: boolean;
   readonly readOnly: boolean;
@@ -164,6 +167,35 @@ export interface NativeLimitNames {
   readonly mqMsgsize: string;
   readonly rlimitMsgqueue: string;
   readonly waiterThreads: string;
+  readonly shmmax: string;
+  readonly shmall: string;
+  readonly shmmni: string;
+}
+
+/** An attached System V segment: its mapping handle, id and key (0: IPC_PRIVATE). */
+export interface NativeSysVShm {
+  mapping: NativeMapping;
+  id: number;
+  key: number;
+}
+
+/** What IPC_STAT says of a System V shared memory segment (native/linux/sysv_shm.cc); times in seconds, 0 for never. */
+export interface NativeSysVShmStat {
+  size: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  cuid: number;
+  cgid: number;
+  attachCount: number;
+  creatorPid: number;
+  lastPid: number;
+  attachTime: number;
+  detachTime: number;
+  changeTime: number;
+  /** SHM_DEST: removal was asked for; the segment goes with its last attachment. */
+  removed: boolean;
+  key: number;
 }
 
 /** `binding.constants`: every number that crosses the binding, frozen, defined in native code only. */
@@ -316,6 +348,7 @@ export type FeatureName =
   | 'namedSemaphore'
   | 'posixMessageQueue'
   | 'sync'
+  | 'sysvSharedMemory'
   | 'namedPipe'
   | 'mailslot'
   | 'channelEvents'
@@ -350,6 +383,15 @@ interface NativeBinding {
   ftok?(path: string, projId: number): number;
   openSysVSemaphoreSet?(key: number, flags: number, mode: number, count: number): NativeSysVSemaphoreSet;
   sysvSemLimits?(): { semmsl: number; semmns: number; semopm: number; semmni: number };
+  /** `flags` are {@link QueueFlags}; `size` is used only when a segment is created. */
+  openSysVSharedMemory?(key: number, flags: number, mode: number, size: number, readOnly: boolean): NativeSysVShm;
+  /** shmat by id. */
+  attachSysVSharedMemory?(id: number, readOnly: boolean): NativeSysVShm;
+  statSysVSharedMemory?(id: number, name: string): NativeSysVShmStat;
+  removeSysVSharedMemory?(id: number, name: string): void;
+  removeSysVSharedMemoryKey?(key: number): void;
+  /** -1 where a limit cannot be read. */
+  sysvShmLimits?(): { shmmax: number; shmall: number; shmmni: number };
   /** `maxMessages` and `messageSize` 0 for the system's defaults (the addon reads them). */
   openPosixQueue?(name: string, flags: number, mode: number, maxMessages: number, messageSize: number): NativePosixQueue;
   /** The limits and defaults of /proc/sys/fs/mqueue, read at the call. */

@@ -39,6 +39,8 @@ export const ErrorCodes = {
   PIPE_MODE: 'ERR_IPC_PIPE_MODE',
   /** A named pipe read one way (as a stream, or with `receive()`) was read the other way too. */
   READ_CONFLICT: 'ERR_IPC_READ_CONFLICT',
+  /** A System V segment attached read-only was asked for a Buffer or view (its pages fault on writes; `read()` copies). */
+  READ_ONLY: 'ERR_IPC_READ_ONLY',
   /** The primitive does not exist on this operating system. */
   UNSUPPORTED_PLATFORM: 'ERR_IPC_UNSUPPORTED_PLATFORM',
 } as const;

@@ -8,5 +8,12 @@ export { SysVMessageQueue, ftok } from './sysv-message-queue';
 export type { SysVMessage, SysVSendOptions, SysVReceiveOptions, SysVQueueStats } from './sysv-message-queue';
 export { SysVSemaphoreSet } from './sysv-semaphore-set';
 export type { SemaphoreOp, SysVSemaphoreSetOptions, SysVSemaphoreSetStats, SysVSemaphoreWaiters } from './sysv-semaphore-set';
+export { SysVSharedMemory } from './sysv-shared-memory';
+export type {
+  SysVSharedMemoryCreateOptions,
+  SysVSharedMemoryOpenOptions,
+  SysVSharedMemoryOpenOrCreateOptions,
+  SysVSharedMemoryStats,
+} from './sysv-shared-memory';
 export { PosixMessageQueue, posixQueueLimits } from './posix-message-queue';
 export type { PosixMessage, PosixQueueCreateOptions, PosixSendOptions, PosixQueueAttributes } from './posix-message-queue';

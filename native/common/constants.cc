@@ -39,7 +39,8 @@ Napi::Object ExportConstants(Napi::Env env, Napi::Object exports) {
       Names(env, {{"msgmni", limit::kMsgmni}, {"msgmax", limit::kMsgmax}, {"msgQbytes", limit::kMsgQbytes}, {"semmsl", limit::kSemmsl},
                      {"semmns", limit::kSemmns}, {"semopm", limit::kSemopm}, {"semmni", limit::kSemmni}, {"mqMsgMax", limit::kMqMsgMax},
                      {"mqMsgsizeMax", limit::kMqMsgsizeMax}, {"mqQueuesMax", limit::kMqQueuesMax}, {"mqMsgsize", limit::kMqMsgsize},
-                     {"rlimitMsgqueue", limit::kRlimitMsgqueue}, {"waiterThreads", limit::kWaiterThreads}}));
+                     {"rlimitMsgqueue", limit::kRlimitMsgqueue}, {"waiterThreads", limit::kWaiterThreads}, {"shmmax", limit::kShmmax},
+                     {"shmall", limit::kShmall}, {"shmmni", limit::kShmmni}}));
   return constants;
 }
 

@@ -57,6 +57,9 @@ constexpr const char* kMqQueuesMax = "/proc/sys/fs/mqueue/queues_max";
 constexpr const char* kMqMsgsize = "mq_msgsize";
 constexpr const char* kRlimitMsgqueue = "RLIMIT_MSGQUEUE";
 constexpr const char* kWaiterThreads = "IPCKIT_MAX_WAITER_THREADS";
+constexpr const char* kShmmax = "/proc/sys/kernel/shmmax";
+constexpr const char* kShmall = "/proc/sys/kernel/shmall";
+constexpr const char* kShmmni = "/proc/sys/kernel/shmmni";
 }  // namespace limit
 
 // binding.constants, with what every platform has; the platform files add theirs (sync layouts,

@@ -22,6 +22,7 @@ Napi::Function MappingHandle::DefineClass(Napi::Env env) {
   return ObjectWrap<MappingHandle>::DefineClass(env, "Mapping",
       {
           InstanceMethod<&MappingHandle::ArrayBuffer>("arrayBuffer"),
+          InstanceMethod<&MappingHandle::Read>("read"),
           InstanceAccessor<&MappingHandle::Size>("size"),
           InstanceAccessor<&MappingHandle::Created>("created"),
           InstanceAccessor<&MappingHandle::ReadOnly>("readOnly"),
@@ -97,6 +98,12 @@ Napi::Value MappingHandle::ArrayBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Mapped& mapped = OpenOrThrow(env);
   if (!arrayBuffer_.IsEmpty()) return arrayBuffer_.Value();
+  if (!mapped.Writable()) {
+    Throw(LibraryError(env, ErrorKind::kError, "ERR_IPC_READ_ONLY",
+        "'" + mapped.name() +
+            "' is attached read-only: its pages fault on any write, so it offers no Buffer or view (a stray write would kill the "
+            "process); read(offset, length) copies bytes out"));
+  }
   Napi::ArrayBuffer buffer;
   if (mapped.size() == 0) {
     buffer = Napi::ArrayBuffer::New(env, 0);
@@ -109,6 +116,20 @@ Napi::Value MappingHandle::ArrayBuffer(const Napi::CallbackInfo& info) {
   }
   arrayBuffer_ = Napi::Reference<Napi::ArrayBuffer>::New(buffer, 1);
   return buffer;
+}
+
+// read(offset, length): a copy of [offset, offset + length). lib/ checks the bounds; they are
+// checked again here, since the copy reads raw memory.
+Napi::Value MappingHandle::Read(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Mapped& mapped = OpenOrThrow(env);
+  double offset = info[0].As<Napi::Number>().DoubleValue();
+  double length = info[1].As<Napi::Number>().DoubleValue();
+  double size = static_cast<double>(mapped.size());
+  if (!(offset >= 0) || !(length >= 0) || offset > size || length > size - offset) {
+    Throw(LibraryError(env, ErrorKind::kRangeError, "ERR_OUT_OF_RANGE", "offset and length must lie within the mapping"));
+  }
+  return Napi::Buffer<uint8_t>::Copy(env, mapped.data() + static_cast<size_t>(offset), static_cast<size_t>(length));
 }
 
 Napi::Value MappingHandle::Size(const Napi::CallbackInfo& info) {

@@ -32,6 +32,9 @@ class Mapped {
   size_t size() const { return size_; }
   const std::string& name() const { return name_; }
 
+  // Whether JavaScript may have memory over the view. A view whose pages fault on a write (a
+  // System V segment attached SHM_RDONLY) is read through copies only (MappingHandle::Read).
+  virtual bool Writable() const { return true; }
   virtual void Flush() = 0;                 // throws OsError
   virtual MappingStat Stat() = 0;           // throws OsError
   virtual void CloseObject() noexcept = 0;  // the descriptor/handle; the view stays valid
@@ -108,6 +111,7 @@ class MappingHandle : public Napi::ObjectWrap<MappingHandle>, public Closeable {
 
  private:
   Napi::Value ArrayBuffer(const Napi::CallbackInfo& info);
+  Napi::Value Read(const Napi::CallbackInfo& info);
   Napi::Value Size(const Napi::CallbackInfo& info);
   Napi::Value Created(const Napi::CallbackInfo& info);
   Napi::Value ReadOnly(const Napi::CallbackInfo& info);
