@@ -59,13 +59,13 @@ interface Report {
   checkpoints: number[];
   extra: Record<string, number>;
   names: string[];
-  sysvLeft: { msg: string[]; sem: string[] };
+  sysvLeft: { msg: string[]; sem: string[]; shm: string[] };
 }
 
 // System V objects in the kernel now with key 0 (private), mode `mode` and created since `since`
 // (seconds): what a loop made, told apart from other loops' and other test runs' by its mode.
-function sysvLeft(mode: number, since: number): { msg: string[]; sem: string[] } {
-  const read = (kind: 'msg' | 'sem', ctimeColumn: number) =>
+function sysvLeft(mode: number, since: number): { msg: string[]; sem: string[]; shm: string[] } {
+  const read = (kind: 'msg' | 'sem' | 'shm', ctimeColumn: number) =>
     fs
       .readFileSync(`/proc/sysvipc/${kind}`, 'utf8')
       .split('\n')
@@ -75,7 +75,8 @@ function sysvLeft(mode: number, since: number): { msg: string[]; sem: string[] }
       .map((f) => f[1]);
   // /proc/sysvipc/msg: key msqid perms cbytes qnum lspid lrpid uid gid cuid cgid stime rtime ctime
   // /proc/sysvipc/sem: key semid perms nsems uid gid cuid cgid otime ctime
-  return { msg: read('msg', 13), sem: read('sem', 9) };
+  // /proc/sysvipc/shm: key shmid perms size cpid lpid nattch uid gid cuid cgid atime dtime ctime ...
+  return { msg: read('msg', 13), sem: read('sem', 9), shm: read('shm', 13) };
 }
 
 // At most PARALLEL loops at once: two cores, shared.
@@ -164,7 +165,7 @@ function expectNoLeak(r: Report): void {
   // Nothing left behind under any name the loop used, nor any System V object it made.
   const shmLeft = fs.readdirSync('/dev/shm').filter((n) => r.names.some((name) => n === name.slice(1) || n === `sem.${name.slice(1)}`));
   expect(shmLeft).toEqual([]);
-  expect(r.sysvLeft).toEqual({ msg: [], sem: [] });
+  expect(r.sysvLeft).toEqual({ msg: [], sem: [], shm: [] });
 }
 
 const posixQueueGone = (name: string) => {
@@ -223,6 +224,14 @@ describe(`${CYCLES} cycles per primitive, measured after ${WARMUP} of warm-up`, 
     'SysVSemaphoreSet createPrivate / op (with and without undo) / remove / close',
     async () => {
       expectNoLeak(await loop('sysv-sem'));
+    },
+    LOOP_TIMEOUT + 60000,
+  );
+
+  test.concurrent(
+    'SysVSharedMemory createPrivate / attach by id / write / read / remove / close',
+    async () => {
+      expectNoLeak(await loop('sysv-shm'));
     },
     LOOP_TIMEOUT + 60000,
   );
