@@ -35,6 +35,7 @@
             "native/linux/sync.cc",
             "native/linux/sysv_mq.cc",
             "native/linux/sysv_shm.cc",
+            "native/linux/eventfd.cc",
             "native/linux/sysv_sem.cc"
           ],
           "libraries": ["-lrt"]

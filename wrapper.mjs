@@ -14,6 +14,7 @@ export const {
   posixQueueLimits,
   SysVSemaphoreSet,
   SysVSharedMemory,
+  EventFd,
   Semaphore,
   wait,
   waitAsync,

@@ -289,6 +289,20 @@ export interface NativeSemaphore {
   close(): void;
 }
 
+/** A native eventfd handle (native/linux/eventfd.cc). */
+export interface NativeEventFd {
+  readonly fd: number;
+  readonly semaphore: boolean;
+  tryRead(): bigint | null;
+  tryWrite(value: bigint): boolean;
+  read(opId: number, timeoutMs: number): Promise<bigint>;
+  write(opId: number, timeoutMs: number, value: bigint): Promise<void>;
+  stop(opId: number, reason: number): void;
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+
 /** A native mailslot server handle (native/win/mailslot.cc). */
 export interface NativeMailslot {
   /** GetMailslotInfo: `nextSize` -1 when no message is waiting. */
@@ -349,6 +363,7 @@ export type FeatureName =
   | 'posixMessageQueue'
   | 'sync'
   | 'sysvSharedMemory'
+  | 'eventFd'
   | 'namedPipe'
   | 'mailslot'
   | 'channelEvents'
@@ -390,6 +405,8 @@ interface NativeBinding {
   statSysVSharedMemory?(id: number, name: string): NativeSysVShmStat;
   removeSysVSharedMemory?(id: number, name: string): void;
   removeSysVSharedMemoryKey?(key: number): void;
+  createEventFd?(initial: number, semaphore: boolean): NativeEventFd;
+  eventFdFromFd?(fd: number, semaphore: boolean): NativeEventFd;
   /** -1 where a limit cannot be read. */
   sysvShmLimits?(): { shmmax: number; shmall: number; shmmni: number };
   /** `maxMessages` and `messageSize` 0 for the system's defaults (the addon reads them). */

@@ -9,6 +9,8 @@ export type { SysVMessage, SysVSendOptions, SysVReceiveOptions, SysVQueueStats }
 export { SysVSemaphoreSet } from './sysv-semaphore-set';
 export type { SemaphoreOp, SysVSemaphoreSetOptions, SysVSemaphoreSetStats, SysVSemaphoreWaiters } from './sysv-semaphore-set';
 export { SysVSharedMemory } from './sysv-shared-memory';
+export { EventFd } from './eventfd';
+export type { EventFdOptions, EventFdReadOptions } from './eventfd';
 export type {
   SysVSharedMemoryCreateOptions,
   SysVSharedMemoryOpenOptions,

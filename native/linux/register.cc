@@ -3,6 +3,7 @@
 // message-queue descriptor that uv_poll can watch, glibc's mutex and semaphore layouts,
 // /proc/sys limits, strerrorname_np). Both keep the namespace ipckit::posix.
 #include "common/addon.h"
+#include "linux/eventfd.h"
 #include "linux/named_sem.h"
 #include "linux/posix_mq.h"
 #include "linux/sync.h"
@@ -25,6 +26,7 @@ std::vector<Feature> PlatformFeatures() {
       {"posixMessageQueue", posix::InitPosixMessageQueue},
       {"sync", posix::InitSync},
       {"sysvSharedMemory", posix::InitSysVSharedMemory},
+      {"eventFd", posix::InitEventFd},
   };
 }
 

@@ -38,3 +38,12 @@ test('with 16 Channel receives and 16 Channel sends pending, fs.readFile does no
   expect(report).toMatchObject({ readsDoneBeforeRelease: true, stillPending: 32 });
   expect(report.codes).toEqual(['ERR_IPC_CLOSED']);
 });
+
+test('with 16 EventFd reads and 16 EventFd writes pending, fs.readFile does not stall', async () => {
+  const result = await runChild('eventfd');
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  const report = JSON.parse(result.stdout);
+  expect(report).toMatchObject({ readsDoneBeforeRelease: true, stillPending: 32 });
+  expect(report.codes).toEqual(['ERR_IPC_CLOSED']);
+});

@@ -3,7 +3,18 @@
 // before any system call, and the features this Linux build lists are exactly what it registers.
 import * as fs from 'node:fs';
 import { binding } from '../../lib/binding';
-import { PosixMessageQueue, Semaphore, SharedMemory, SysVMessageQueue, SysVSemaphoreSet, SysVSharedMemory, ftok, MappedFile, wake } from '../../lib';
+import {
+  PosixMessageQueue,
+  Semaphore,
+  SharedMemory,
+  SysVMessageQueue,
+  SysVSemaphoreSet,
+  SysVSharedMemory,
+  EventFd,
+  ftok,
+  MappedFile,
+  wake,
+} from '../../lib';
 
 const all = [
   'sharedMemory',
@@ -50,6 +61,7 @@ describe('a feature the binding does not list is refused with ERR_IPC_UNSUPPORTE
     ['posixMessageQueue', () => PosixMessageQueue.create('/ipckit-features-never')],
     ['sync', () => wake(memory.view(Int32Array), 0)],
     ['sysvSharedMemory', () => SysVSharedMemory.createPrivate({ size: 4096 })],
+    ['eventFd', () => EventFd.create()],
   ];
   test.each(cases)('%s', (feature, call) => {
     const saved = features[feature];
