@@ -36,6 +36,8 @@
             "native/linux/sysv_mq.cc",
             "native/linux/sysv_shm.cc",
             "native/linux/eventfd.cc",
+            "native/linux/memfd.cc",
+            "native/posix/unix_socket.cc",
             "native/linux/sysv_sem.cc"
           ],
           "libraries": ["-lrt"]

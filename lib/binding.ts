@@ -9,6 +9,8 @@ export interface NativeMapping {
   arrayBuffer(): ArrayBuffer;
   /** A copy of `length` bytes from `offset`. */
   read(offset: number, length: number): Buffer;
+  /** The object's descriptor; -1 if it has none (a System V segment). */
+  readonly fd: number;
   readonly size: number;
   readonly created: boolean;
   readonly readOnly: boolean;
@@ -303,6 +305,31 @@ export interface NativeEventFd {
   close(): void;
 }
 
+/** A native Unix socket (native/posix/unix_socket.cc). */
+export interface NativeUnixSocket {
+  readonly fd: number;
+  peerCredentials(): { pid: number; uid: number; gid: number };
+  send(opId: number, timeoutMs: number, data: Uint8Array, fds: number[]): Promise<void>;
+  /** undefined: nothing waiting; null: end of stream. */
+  tryReceive(): { data: Buffer; fds: number[] } | null | undefined;
+  receive(opId: number, timeoutMs: number): Promise<{ data: Buffer; fds: number[] } | null>;
+  shutdown(): void;
+  stop(opId: number, reason: number): void;
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+
+/** A native listening Unix socket (native/posix/unix_socket.cc). */
+export interface NativeUnixServer {
+  tryAccept(): NativeUnixSocket | null;
+  accept(opId: number, timeoutMs: number): Promise<NativeUnixSocket>;
+  stop(opId: number, reason: number): void;
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+
 /** A native mailslot server handle (native/win/mailslot.cc). */
 export interface NativeMailslot {
   /** GetMailslotInfo: `nextSize` -1 when no message is waiting. */
@@ -364,6 +391,8 @@ export type FeatureName =
   | 'sync'
   | 'sysvSharedMemory'
   | 'eventFd'
+  | 'anonymousSharedMemory'
+  | 'unixSocket'
   | 'namedPipe'
   | 'mailslot'
   | 'channelEvents'
@@ -405,6 +434,16 @@ interface NativeBinding {
   statSysVSharedMemory?(id: number, name: string): NativeSysVShmStat;
   removeSysVSharedMemory?(id: number, name: string): void;
   removeSysVSharedMemoryKey?(key: number): void;
+  /** `seals`: F_SEAL_* bits ({@link sealBits}). */
+  createAnonymousSharedMemory?(name: string, size: number, seals: number, reserve: boolean): NativeMapping;
+  /** F_GET_SEALS: -1 for an object that cannot be sealed. */
+  memfdSeals?(fd: number): number;
+  readonly sealBits?: { readonly shrink: number; readonly grow: number; readonly write: number; readonly seal: number };
+  openSharedMemoryFd?(fd: number, readOnly: boolean): NativeMapping;
+  unixConnect?(path: string, type: string): NativeUnixSocket;
+  unixListen?(path: string, type: string, backlog: number, mode: number): NativeUnixServer;
+  unixPair?(type: string): [NativeUnixSocket, NativeUnixSocket];
+  unixFromFd?(fd: number): NativeUnixSocket;
   createEventFd?(initial: number, semaphore: boolean): NativeEventFd;
   eventFdFromFd?(fd: number, semaphore: boolean): NativeEventFd;
   /** -1 where a limit cannot be read. */

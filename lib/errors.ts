@@ -39,6 +39,8 @@ export const ErrorCodes = {
   PIPE_MODE: 'ERR_IPC_PIPE_MODE',
   /** A named pipe read one way (as a stream, or with `receive()`) was read the other way too. */
   READ_CONFLICT: 'ERR_IPC_READ_CONFLICT',
+  /** A received message carried more descriptors than a receive holds: the kernel dropped some, and the rest were closed. */
+  FDS_TRUNCATED: 'ERR_IPC_FDS_TRUNCATED',
   /** A System V segment attached read-only was asked for a Buffer or view (its pages fault on writes; `read()` copies). */
   READ_ONLY: 'ERR_IPC_READ_ONLY',
   /** The primitive does not exist on this operating system. */

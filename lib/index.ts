@@ -3,7 +3,7 @@
  * @packageDocumentation
  */
 export { SharedMemory } from './shared-memory';
-export type { SharedMemoryCreateOptions, SharedMemoryOpenOptions } from './shared-memory';
+export type { SharedMemoryCreateOptions, SharedMemoryOpenOptions, SharedMemoryAnonymousOptions, SealName } from './shared-memory';
 export { MappedFile } from './mapped-file';
 export type { MappedFileOptions, MappedFileCreateOptions, MappedFileOpenOrCreateOptions } from './mapped-file';
 export { Mapping } from './mapping';
@@ -17,6 +17,8 @@ export type { SemaphoreOp, SysVSemaphoreSetOptions, SysVSemaphoreSetStats, SysVS
 export { SysVSharedMemory } from './sysv-shared-memory';
 export { EventFd } from './eventfd';
 export type { EventFdOptions, EventFdReadOptions } from './eventfd';
+export { UnixSocket, UnixServer, sendFds, receiveFds, peerCredentials, MAX_FDS_PER_MESSAGE } from './unix-socket';
+export type { UnixSocketType, FdMessage, PeerCredentials, UnixServerOptions } from './unix-socket';
 export type {
   SysVSharedMemoryCreateOptions,
   SysVSharedMemoryOpenOptions,

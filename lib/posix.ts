@@ -11,6 +11,8 @@ export type { SemaphoreOp, SysVSemaphoreSetOptions, SysVSemaphoreSetStats, SysVS
 export { SysVSharedMemory } from './sysv-shared-memory';
 export { EventFd } from './eventfd';
 export type { EventFdOptions, EventFdReadOptions } from './eventfd';
+export { UnixSocket, UnixServer, sendFds, receiveFds, peerCredentials, MAX_FDS_PER_MESSAGE } from './unix-socket';
+export type { UnixSocketType, FdMessage, PeerCredentials, UnixServerOptions } from './unix-socket';
 export type {
   SysVSharedMemoryCreateOptions,
   SysVSharedMemoryOpenOptions,

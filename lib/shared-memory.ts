@@ -1,9 +1,49 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { binding, requireFeature, ShmFlags, type NativeMapping } from './binding';
-import { CONSTRUCT, constructing } from './errors';
+import { CONSTRUCT, constructing, invalidArgType, invalidArgValue, IpcError, ErrorCodes } from './errors';
 import { Mapping } from './mapping';
 import { posixName } from './names';
-import { validateBoolean, validateInteger, validateMode, validateObject } from './validate';
+import { validateBoolean, validateInteger, validateMode, validateObject, validateString } from './validate';
+
+/** A seal of an anonymous object (fcntl F_ADD_SEALS): what no process can do to it any more. */
+export type SealName = 'shrink' | 'grow' | 'write' | 'seal';
+
+export interface SharedMemoryAnonymousOptions {
+  /** Size in bytes: at least 1, at most `buffer.constants.MAX_LENGTH`. */
+  size: number;
+  /**
+   * Seals to apply once the object is sized, so that no process holding the descriptor can undo
+   * them: `true` for `['shrink', 'grow', 'seal']` (its size is fixed for ever, and a peer cannot
+   * truncate it under a mapping, which would make touching the lost pages SIGBUS), or a list of
+   * `'shrink'`, `'grow'`, `'seal'` (no further seals). `'write'` cannot be applied to an object
+   * mapped writable (the kernel refuses it), so it is refused here. Default: none.
+   */
+  seal?: boolean | readonly SealName[];
+  /** The name /proc shows (`memfd:name`); not a name anyone can open. Default `'ipckit'`. */
+  name?: string;
+  /** Reserve the pages now (posix_fallocate). Default `true`, as for `create`. */
+  reserve?: boolean;
+}
+
+function anonymousFeature(): void {
+  requireFeature('anonymousSharedMemory', 'Anonymous shared memory');
+}
+
+function sealMask(seal: unknown): number {
+  const bits = binding.sealBits!;
+  if (seal === undefined || seal === false) return 0;
+  if (seal === true) return bits.shrink | bits.grow | bits.seal;
+  if (!Array.isArray(seal)) throw invalidArgType('options.seal', 'a boolean or an array of seal names', seal);
+  let mask = 0;
+  for (const name of seal as unknown[]) {
+    if (name === 'write') {
+      throw invalidArgValue('options.seal', seal, "cannot hold 'write': the kernel refuses a write seal on an object mapped writable");
+    }
+    if (name !== 'shrink' && name !== 'grow' && name !== 'seal') throw invalidArgValue('options.seal', seal, "holds only 'shrink', 'grow' and 'seal'");
+    mask |= bits[name];
+  }
+  return mask;
+}
 
 export interface SharedMemoryCreateOptions {
   /** Size in bytes: at least 1, at most `buffer.constants.MAX_LENGTH` (4 GiB on Node 20). */
@@ -54,9 +94,66 @@ function createFlags(options: SharedMemoryCreateOptions | undefined): { size: nu
 export class SharedMemory extends Mapping {
   readonly #name: string;
 
-  private constructor(token: symbol, native: NativeMapping, name: string) {
+  readonly #anonymous: boolean;
+
+  private constructor(token: symbol, native: NativeMapping, name: string, anonymous = false) {
     super(constructing(token), native, `shared memory object '${name}'`);
     this.#name = name;
+    this.#anonymous = anonymous;
+  }
+
+  /**
+   * Anonymous shared memory (Linux memfd_create): an object with no name anyone can open, shared
+   * only by handing its descriptor (`shm.fd`) to another process, by inheritance or with
+   * {@link sendFds}; the other process maps it with {@link SharedMemory.fromFd}. It goes when
+   * the last descriptor and mapping of it go.
+   */
+  static createAnonymous(options: SharedMemoryAnonymousOptions): SharedMemory {
+    anonymousFeature();
+    const opts = validateObject<SharedMemoryAnonymousOptions>(options, 'options');
+    const size = validateInteger(opts.size, 'options.size', 1, bufferConstants.MAX_LENGTH);
+    const seals = sealMask(opts.seal);
+    const name = opts.name === undefined ? 'ipckit' : validateString(opts.name, 'options.name');
+    if (name.includes('\0') || name.includes('/') || Buffer.byteLength(name) > 249) {
+      throw invalidArgValue('options.name', opts.name, 'must be at most 249 bytes, without NUL or slash');
+    }
+    const reserve = validateBoolean(opts.reserve, 'options.reserve', true);
+    const native = binding.createAnonymousSharedMemory!(name, size, seals, reserve);
+    return new SharedMemory(CONSTRUCT, native, `memfd:${name}`, true);
+  }
+
+  /**
+   * Maps the object behind a descriptor this process was given (a memfd or a POSIX shared
+   * memory object, received with {@link receiveFds} or inherited). The handle keeps a duplicate:
+   * close `fd` yourself. Its size is the object's (fstat); `readOnly` maps it copy-on-write, and
+   * is required for a descriptor opened read-only or an object sealed against writes.
+   */
+  static fromFd(fd: number, options?: SharedMemoryOpenOptions): SharedMemory {
+    anonymousFeature();
+    const descriptor = validateInteger(fd, 'fd', 0, 2 ** 31 - 1);
+    const opts = validateObject<SharedMemoryOpenOptions>(options, 'options');
+    const readOnly = validateBoolean(opts.readOnly, 'options.readOnly', false);
+    const native = binding.openSharedMemoryFd!(descriptor, readOnly);
+    return new SharedMemory(CONSTRUCT, native, `fd ${descriptor}`, true);
+  }
+
+  /** The object's descriptor, to pass to another process. */
+  get fd(): number {
+    return this.native.fd;
+  }
+
+  /** Whether the object has no name (made by `createAnonymous`, or mapped by `fromFd`). */
+  get anonymous(): boolean {
+    return this.#anonymous;
+  }
+
+  /** The seals on the object (F_GET_SEALS): `[]` for none; an object that cannot be sealed reports `['seal']`. */
+  get seals(): SealName[] {
+    anonymousFeature();
+    const mask = binding.memfdSeals!(this.fd);
+    const bits = binding.sealBits!;
+    if (mask < 0) return ['seal'];
+    return (['shrink', 'grow', 'write', 'seal'] as const).filter((name) => (mask & bits[name]) !== 0);
   }
 
   /** Creates a new object; fails with `EEXIST` if the name is taken. */
@@ -108,6 +205,7 @@ export class SharedMemory extends Mapping {
 
   /** Removes this object's name. Allowed after `close()`: it concerns the name, not the mapping. */
   unlink(): void {
+    if (this.#anonymous) throw new IpcError(ErrorCodes.INVALID_OBJECT, `${this.#name} is anonymous: it has no name to unlink`);
     SharedMemory.unlink(this.#name);
   }
 }

@@ -24,6 +24,7 @@ Napi::Function MappingHandle::DefineClass(Napi::Env env) {
           InstanceMethod<&MappingHandle::ArrayBuffer>("arrayBuffer"),
           InstanceMethod<&MappingHandle::Read>("read"),
           InstanceAccessor<&MappingHandle::Size>("size"),
+          InstanceAccessor<&MappingHandle::Fd>("fd"),
           InstanceAccessor<&MappingHandle::Created>("created"),
           InstanceAccessor<&MappingHandle::ReadOnly>("readOnly"),
           InstanceAccessor<&MappingHandle::Closed>("closed"),
@@ -135,6 +136,8 @@ Napi::Value MappingHandle::Read(const Napi::CallbackInfo& info) {
 Napi::Value MappingHandle::Size(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(OpenOrThrow(info.Env()).size()));
 }
+
+Napi::Value MappingHandle::Fd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), OpenOrThrow(info.Env()).Descriptor()); }
 
 Napi::Value MappingHandle::Created(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), created_); }
 

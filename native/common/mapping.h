@@ -35,6 +35,8 @@ class Mapped {
   // Whether JavaScript may have memory over the view. A view whose pages fault on a write (a
   // System V segment attached SHM_RDONLY) is read through copies only (MappingHandle::Read).
   virtual bool Writable() const { return true; }
+  // The descriptor of the object behind the view, -1 if it has none (a System V segment).
+  virtual int Descriptor() const { return -1; }
   virtual void Flush() = 0;                 // throws OsError
   virtual MappingStat Stat() = 0;           // throws OsError
   virtual void CloseObject() noexcept = 0;  // the descriptor/handle; the view stays valid
@@ -113,6 +115,7 @@ class MappingHandle : public Napi::ObjectWrap<MappingHandle>, public Closeable {
   Napi::Value ArrayBuffer(const Napi::CallbackInfo& info);
   Napi::Value Read(const Napi::CallbackInfo& info);
   Napi::Value Size(const Napi::CallbackInfo& info);
+  Napi::Value Fd(const Napi::CallbackInfo& info);
   Napi::Value Created(const Napi::CallbackInfo& info);
   Napi::Value ReadOnly(const Napi::CallbackInfo& info);
   Napi::Value Closed(const Napi::CallbackInfo& info);

@@ -4,6 +4,7 @@
 // /proc/sys limits, strerrorname_np). Both keep the namespace ipckit::posix.
 #include "common/addon.h"
 #include "linux/eventfd.h"
+#include "linux/memfd.h"
 #include "linux/named_sem.h"
 #include "linux/posix_mq.h"
 #include "linux/sync.h"
@@ -11,6 +12,7 @@
 #include "linux/sysv_sem.h"
 #include "linux/sysv_shm.h"
 #include "posix/shm.h"
+#include "posix/unix_socket.h"
 
 namespace ipckit {
 
@@ -27,6 +29,8 @@ std::vector<Feature> PlatformFeatures() {
       {"sync", posix::InitSync},
       {"sysvSharedMemory", posix::InitSysVSharedMemory},
       {"eventFd", posix::InitEventFd},
+      {"anonymousSharedMemory", posix::InitAnonymousSharedMemory},
+      {"unixSocket", posix::InitUnixSocket},
   };
 }
 

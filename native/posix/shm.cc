@@ -44,6 +44,8 @@ class PosixMapped final : public Mapped {
     size_ = size;
   }
 
+  int Descriptor() const override { return fd_; }
+
   void Flush() override {
     if (data_ == nullptr) return;
     if (msync(data_, size_, MS_SYNC) != 0) throw LastOsError("msync", name_);
@@ -247,11 +249,38 @@ Napi::Value OpenFile(const Napi::CallbackInfo& info) {
   return Wrap(env, guard, mapSize, path, exclusive, readOnly);
 }
 
+// openSharedMemoryFd(fd, readOnly): Mapping of a duplicate of `fd` (the caller keeps its own):
+// a memfd or shared memory object another process passed, at the size fstat says.
+Napi::Value OpenSharedMemoryFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  bool readOnly = info[1].As<Napi::Boolean>().Value();
+  std::string name = "fd " + std::to_string(fd);
+  OpenGuard guard;
+  guard.fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (guard.fd < 0) ThrowOs(env, LastOsError("fcntl", name));
+  int flags = fcntl(guard.fd, F_GETFL);
+  if (flags < 0) ThrowOs(env, LastOsError("fcntl", name));
+  if (!readOnly && (flags & O_ACCMODE) == O_RDONLY) {
+    Throw(LibraryError(env, ErrorKind::kError, "ERR_IPC_READ_ONLY",
+        "descriptor " + std::to_string(fd) + " was opened read-only: map it with { readOnly: true }"));
+  }
+  size_t size = SizeOf(env, guard.fd, name);
+  return Wrap(env, guard, size, name, false, readOnly);
+}
+
 }  // namespace
+
+Napi::Value WrapDescriptor(Napi::Env env, int fd, const std::string& name, size_t size) {
+  OpenGuard guard;
+  guard.fd = fd;
+  return Wrap(env, guard, size, name, true, false);
+}
 
 void InitSharedMemory(Napi::Env env, Napi::Object exports) {
   exports.Set("openSharedMemory", Napi::Function::New<OpenSharedMemory>(env, "openSharedMemory"));
   exports.Set("unlinkSharedMemory", Napi::Function::New<UnlinkSharedMemory>(env, "unlinkSharedMemory"));
+  exports.Set("openSharedMemoryFd", Napi::Function::New<OpenSharedMemoryFd>(env, "openSharedMemoryFd"));
 }
 
 void InitMappedFile(Napi::Env env, Napi::Object exports) { exports.Set("openFile", Napi::Function::New<OpenFile>(env, "openFile")); }
