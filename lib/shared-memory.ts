@@ -39,7 +39,8 @@ function sealMask(seal: unknown): number {
     if (name === 'write') {
       throw invalidArgValue('options.seal', seal, "cannot hold 'write': the kernel refuses a write seal on an object mapped writable");
     }
-    if (name !== 'shrink' && name !== 'grow' && name !== 'seal') throw invalidArgValue('options.seal', seal, "holds only 'shrink', 'grow' and 'seal'");
+    if (name !== 'shrink' && name !== 'grow' && name !== 'seal')
+      throw invalidArgValue('options.seal', seal, "holds only 'shrink', 'grow' and 'seal'");
     mask |= bits[name];
   }
   return mask;

@@ -137,7 +137,9 @@ Napi::Value MappingHandle::Size(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(OpenOrThrow(info.Env()).size()));
 }
 
-Napi::Value MappingHandle::Fd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), OpenOrThrow(info.Env()).Descriptor()); }
+Napi::Value MappingHandle::Fd(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), OpenOrThrow(info.Env()).Descriptor());
+}
 
 Napi::Value MappingHandle::Created(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), created_); }
 

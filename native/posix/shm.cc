@@ -259,13 +259,13 @@ Napi::Value OpenSharedMemoryFd(const Napi::CallbackInfo& info) {
   OpenGuard guard;
   guard.fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (guard.fd < 0) ThrowOs(env, LastOsError("fcntl", name));
+  size_t size = SizeOf(env, guard.fd, name);
   int flags = fcntl(guard.fd, F_GETFL);
   if (flags < 0) ThrowOs(env, LastOsError("fcntl", name));
   if (!readOnly && (flags & O_ACCMODE) == O_RDONLY) {
     Throw(LibraryError(env, ErrorKind::kError, "ERR_IPC_READ_ONLY",
         "descriptor " + std::to_string(fd) + " was opened read-only: map it with { readOnly: true }"));
   }
-  size_t size = SizeOf(env, guard.fd, name);
   return Wrap(env, guard, size, name, false, readOnly);
 }
 

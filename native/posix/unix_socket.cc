@@ -448,7 +448,8 @@ Napi::Value UnixConnect(const Napi::CallbackInfo& info) {
   FdGuard guard;
   guard.fd = socket(AF_UNIX, SocketType(info[1]) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (guard.fd < 0) Throw(SystemError(env, LastOsError("socket", path)));
-  if (connect(guard.fd, reinterpret_cast<struct sockaddr*>(&address), sizeof address) != 0) Throw(SystemError(env, LastOsError("connect", path)));
+  if (connect(guard.fd, reinterpret_cast<struct sockaddr*>(&address), sizeof address) != 0)
+    Throw(SystemError(env, LastOsError("connect", path)));
   int fd = guard.fd;
   guard.fd = -1;
   return WrapSocket(env, fd, path);
@@ -469,10 +470,17 @@ Napi::Value UnixListen(const Napi::CallbackInfo& info) {
   guard.fd = socket(AF_UNIX, SocketType(info[1]) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (guard.fd < 0) Throw(SystemError(env, LastOsError("socket", path)));
   if (bind(guard.fd, reinterpret_cast<struct sockaddr*>(&address), sizeof address) != 0) Throw(SystemError(env, LastOsError("bind", path)));
+  // From here on the path is this socket's: it is removed again if listening fails.
   struct stat st;
-  bool bound = stat(path.c_str(), &st) == 0;
-  if (!bound || chmod(path.c_str(), mode) != 0 || listen(guard.fd, backlog) != 0) {
-    OsError error = LastOsError(!bound ? "stat" : "listen", path);
+  OsError error{0, nullptr, path};
+  if (stat(path.c_str(), &st) != 0) {
+    error = LastOsError("stat", path);
+  } else if (chmod(path.c_str(), mode) != 0) {
+    error = LastOsError("chmod", path);
+  } else if (listen(guard.fd, backlog) != 0) {
+    error = LastOsError("listen", path);
+  }
+  if (error.code != 0) {
     unlink(path.c_str());
     Throw(SystemError(env, error));
   }
@@ -493,7 +501,8 @@ Napi::Value UnixListen(const Napi::CallbackInfo& info) {
 Napi::Value UnixPair(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fds[2];
-  if (socketpair(AF_UNIX, SocketType(info[0]) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds) != 0) Throw(SystemError(env, LastOsError("socketpair")));
+  if (socketpair(AF_UNIX, SocketType(info[0]) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds) != 0)
+    Throw(SystemError(env, LastOsError("socketpair")));
   FdGuard second;
   second.fd = fds[1];
   Napi::Array pair = Napi::Array::New(env, 2);
@@ -517,7 +526,8 @@ Napi::Value UnixFromFd(const Napi::CallbackInfo& info) {
     Throw(SystemError(env, LastOsError("getsockopt", name)));
   }
   if (domain != AF_UNIX) {
-    Throw(LibraryError(env, ErrorKind::kError, "ERR_IPC_INVALID_OBJECT", "descriptor " + std::to_string(fd) + " is not a Unix domain socket"));
+    Throw(LibraryError(
+        env, ErrorKind::kError, "ERR_IPC_INVALID_OBJECT", "descriptor " + std::to_string(fd) + " is not a Unix domain socket"));
   }
   FdGuard guard;
   guard.fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);

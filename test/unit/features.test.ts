@@ -11,6 +11,7 @@ import {
   SysVSemaphoreSet,
   SysVSharedMemory,
   EventFd,
+  UnixSocket,
   ftok,
   MappedFile,
   wake,
@@ -25,6 +26,9 @@ const all = [
   'posixMessageQueue',
   'sync',
   'sysvSharedMemory',
+  'eventFd',
+  'anonymousSharedMemory',
+  'unixSocket',
 ] as const;
 
 test('this Linux build lists every primitive it registers, and each one has its functions', () => {
@@ -62,6 +66,8 @@ describe('a feature the binding does not list is refused with ERR_IPC_UNSUPPORTE
     ['sync', () => wake(memory.view(Int32Array), 0)],
     ['sysvSharedMemory', () => SysVSharedMemory.createPrivate({ size: 4096 })],
     ['eventFd', () => EventFd.create()],
+    ['anonymousSharedMemory', () => SharedMemory.createAnonymous({ size: 4096 })],
+    ['unixSocket', () => UnixSocket.pair()[0]],
   ];
   test.each(cases)('%s', (feature, call) => {
     const saved = features[feature];
