@@ -9,6 +9,7 @@
 #include "linux/sysv_mq.h"
 #include "linux/sysv_sem.h"
 #include "posix/shm.h"
+#include "posix/signals.h"
 
 namespace ipckit {
 
@@ -23,6 +24,7 @@ std::vector<Feature> PlatformFeatures() {
       {"namedSemaphore", posix::InitNamedSemaphore},
       {"posixMessageQueue", posix::InitPosixMessageQueue},
       {"sync", posix::InitSync},
+      {"signals", posix::InitSignals},
   };
 }
 
