@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -48,10 +49,10 @@ static_assert(std::atomic<uint32_t>::is_always_lock_free, "the signal handler ne
 // table is process-wide: it is the exception to "nothing static and mutable", and that is why it
 // exists. The handler touches only the atomics; `previous` and `owned` change under gTableMutex.
 struct Slot {
-  std::atomic<int> fd{-1};          // the pipe the handler writes to, -1: none
-  std::atomic<int> inFlight{0};     // handlers between reading fd and finishing their write
+  std::atomic<int> fd{-1};           // the pipe the handler writes to, -1: none
+  std::atomic<int> inFlight{0};      // handlers between reading fd and finishing their write
   std::atomic<uint32_t> dropped{0};  // records the full pipe refused
-  struct sigaction previous;        // what close() restores
+  struct sigaction previous;         // what close() restores
   bool owned = false;
 };
 
@@ -294,7 +295,8 @@ Napi::Value OpenSignalReceiver(const Napi::CallbackInfo& info) {
   SignalReceiver::Pending pending{{}, -1, -1, info[1].As<Napi::Function>()};
   for (uint32_t i = 0; i < list.Length(); i++) {
     int signo = list.Get(i).As<Napi::Number>().Int32Value();
-    if (!ValidSignal(signo)) Throw(LibraryError(env, ErrorKind::kRangeError, "ERR_OUT_OF_RANGE", "signal " + std::to_string(signo) + " is out of range"));
+    if (!ValidSignal(signo))
+      Throw(LibraryError(env, ErrorKind::kRangeError, "ERR_OUT_OF_RANGE", "signal " + std::to_string(signo) + " is out of range"));
     pending.signals.push_back(signo);
   }
   int fds[2];
@@ -337,7 +339,8 @@ Napi::Value SendSignal(const Napi::CallbackInfo& info) {
       // The limit of the receiving process's user, which this process reads as its own when both
       // run as one user (the common case); the hint names it either way.
       struct rlimit limit;
-      double value = getrlimit(RLIMIT_SIGPENDING, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY ? static_cast<double>(limit.rlim_cur) : -1;
+      double value = getrlimit(RLIMIT_SIGPENDING, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY ? static_cast<double>(limit.rlim_cur)
+                                                                                                  : std::numeric_limits<double>::infinity();
       error.limit = Limit{"RLIMIT_SIGPENDING", value,
           "the receiving user's queue of pending signals is full: RLIMIT_SIGPENDING reached; the receiver must take signals first"};
     }
@@ -351,7 +354,8 @@ Napi::Value SignalDisposition(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int signo = info[0].As<Napi::Number>().Int32Value();
   struct sigaction current;
-  if (!ValidSignal(signo) || sigaction(signo, nullptr, &current) != 0) Throw(SystemError(env, OsError{EINVAL, "sigaction", std::to_string(signo)}));
+  if (!ValidSignal(signo) || sigaction(signo, nullptr, &current) != 0)
+    Throw(SystemError(env, OsError{EINVAL, "sigaction", std::to_string(signo)}));
   if (IsOurs(current)) return Napi::String::New(env, "ipckit");
   if ((current.sa_flags & SA_SIGINFO) == 0 && current.sa_handler == SIG_DFL) return Napi::String::New(env, "default");
   if ((current.sa_flags & SA_SIGINFO) == 0 && current.sa_handler == SIG_IGN) return Napi::String::New(env, "ignore");
