@@ -3,7 +3,7 @@
 // worker threads. Anything that takes a signal Node might care about runs in a child.
 import { receiveSignals, sendSignal } from '../../lib';
 import { signalDisposition, signalNumber } from '../../lib/signals';
-import { kill, openFdCount, runNode, startNode, thrown } from '../helpers';
+import { kill, openFdCount, repoRoot, runNode, startNode, thrown } from '../helpers';
 
 const LIMIT = { timeout: 30000 };
 
@@ -146,7 +146,7 @@ test('a receiver in a worker thread works, and terminating the worker gives the 
 
 test('an unreferenced receiver does not keep the process alive', async () => {
   const script = `
-    const { receiveSignals } = require(${JSON.stringify(require('node:path').join(__dirname, '..', '..'))});
+    const { receiveSignals } = require(${JSON.stringify(repoRoot)});
     const r = receiveSignals('SIGRTMIN+6');
     r.unref();
     process.on('exit', () => process.stdout.write('exited\\n'));`;
