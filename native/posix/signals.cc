@@ -307,7 +307,7 @@ Napi::Value OpenSignalReceiver(const Napi::CallbackInfo& info) {
   fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
   pending.readFd = fds[0];
   pending.writeFd = fds[1];
-  OsError osError{0, nullptr, std::string()};
+  OsError osError{0, "sigaction", std::string()};
   std::string refused = InstallAll(pending.signals, fds[1], &osError);
   if (!refused.empty()) {
     close(fds[0]);
