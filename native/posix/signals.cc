@@ -257,7 +257,13 @@ class SignalReceiver : public Handle<SignalReceiver> {
     Napi::Value failure = error == 0 ? env.Null() : SystemError(env, OsError{error, "read", name()}).Value();
     // Keeps the function alive across the call, which may close() this receiver.
     Napi::Function callback = callback_.Value();
-    callback.MakeCallback(env.Global(), {records, Napi::Number::New(env, dropped), failure}, *async_);
+    try {
+      callback.MakeCallback(env.Global(), {records, Napi::Number::New(env, dropped), failure}, *async_);
+    } catch (const Napi::Error& error) {
+      // Nothing above this libuv callback could catch it: report it as Node reports any
+      // exception thrown by an event's listener, instead of letting it end the process in C++.
+      napi_fatal_exception(env, error.Value());
+    }
   }
 
   Napi::Value Ref(const Napi::CallbackInfo& info) {
