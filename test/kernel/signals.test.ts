@@ -169,3 +169,21 @@ test('100 receivers opened and closed leave no descriptor behind', async () => {
   expect(openFdCount()).toBe(before);
   expect(signalDisposition('SIGRTMIN+9')).toBe('default');
 });
+
+test('every JS type at every argument is refused with a coded error (or works), and the child survives', async () => {
+  const result = await runNode('signal-peer.js', ['garbage'], LIMIT);
+  expect(result.signal).toBeNull();
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  const outcomes = JSON.parse(result.stdout) as { label: string; code: string }[];
+  expect(outcomes).toHaveLength(19 * 5);
+  expect(outcomes.filter((o) => o.code !== 'none' && !/^(ERR_|E[A-Z0-9]+$)/.test(o.code))).toEqual([]);
+  // Only valid values get through: pid 1 (signal 0 only checks it), signal 1 (SIGHUP) and plain options.
+  expect(outcomes.filter((o) => o.code === 'none').map((o) => o.label)).toEqual([
+    'receiveSignals options 0',
+    'sendSignal pid 4',
+    'receiveSignals signals 4',
+    'receiveSignals options 12',
+    'receiveSignals options 18',
+  ]);
+});
