@@ -28,6 +28,7 @@
             "native/posix/cancel.cc",
             "native/posix/poll_waits.cc",
             "native/posix/shm.cc",
+            "native/posix/signals.cc",
             "native/linux/errors.cc",
             "native/linux/named_sem.cc",
             "native/linux/posix_mq.cc",

@@ -15,5 +15,7 @@ export const {
   MAX_FDS_PER_MESSAGE,
   PosixMessageQueue,
   posixQueueLimits,
+  sendSignal,
+  receiveSignals,
 } = posix;
 export default posix;

@@ -35,5 +35,7 @@ export const {
   MailslotWriter,
   MAILSLOT_NAME_MAX,
   MAILSLOT_REMOTE_MESSAGE_MAX,
+  sendSignal,
+  receiveSignals,
 } = ipckit;
 export default ipckit;

@@ -396,7 +396,15 @@ export type FeatureName =
   | 'namedPipe'
   | 'mailslot'
   | 'channelEvents'
-  | 'windows';
+  | 'windows'
+  | 'signals';
+
+/** A receiver of signals (native/posix/signals.cc); records arrive through the callback it was opened with. */
+export interface NativeSignalReceiver {
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
 
 interface NativeBinding {
   /** The platform the addon was built for ('linux', ...). */
@@ -487,6 +495,14 @@ interface NativeBinding {
   namedObjectExists?(kind: 'event' | 'semaphore' | 'mapping', name: string): boolean;
   /** Windows: the error ipckit throws for a Win32 code, as if CreateFileW had failed on `path`. */
   systemErrorFor?(osErrno: number, path: string): Error;
+  /** POSIX: takes `signals` for a new receiver; `records` holds 5 int32 per signal (signo, code, pid, uid, value). */
+  openSignalReceiver?(signals: number[], callback: (records: Int32Array, dropped: number, error: Error | null) => void): NativeSignalReceiver;
+  /** POSIX: sigqueue(pid, signal, { sival_int: value }). */
+  sendSignal?(pid: number, signal: number, value: number): void;
+  /** POSIX: what a signal's disposition is now, for tests. */
+  signalDisposition?(signal: number): 'default' | 'ignore' | 'ipckit' | 'other';
+  /** POSIX: SIGRTMIN and SIGRTMAX as the C library reports them, and the waiter pool's cancel signal. */
+  readonly signalNumbers?: { readonly rtmin: number; readonly rtmax: number; readonly cancel: number };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -45,6 +45,8 @@ export const ErrorCodes = {
   READ_ONLY: 'ERR_IPC_READ_ONLY',
   /** The primitive does not exist on this operating system. */
   UNSUPPORTED_PLATFORM: 'ERR_IPC_UNSUPPORTED_PLATFORM',
+  /** The signal already has a handler in this process (Node's, a `process.on()` listener's, another ipckit receiver's). */
+  SIGNAL_IN_USE: 'ERR_IPC_SIGNAL_IN_USE',
 } as const;
 
 /**

@@ -43,3 +43,5 @@ export { NamedPipe, NamedPipeServer } from './named-pipe';
 export type { NamedPipeMode, NamedPipeDirection, NamedPipeServerOptions, NamedPipeConnectOptions } from './named-pipe';
 export { Mailslot, MailslotWriter, MAILSLOT_NAME_MAX, MAILSLOT_REMOTE_MESSAGE_MAX } from './mailslot';
 export type { MailslotCreateOptions, MailslotInfo } from './mailslot';
+export { sendSignal, receiveSignals } from './signals';
+export type { SignalReceiver, ReceivedSignal, ReceiveSignalsOptions, SignalSource } from './signals';

@@ -21,3 +21,5 @@ export type {
 } from './sysv-shared-memory';
 export { PosixMessageQueue, posixQueueLimits } from './posix-message-queue';
 export type { PosixMessage, PosixQueueCreateOptions, PosixSendOptions, PosixQueueAttributes } from './posix-message-queue';
+export { sendSignal, receiveSignals } from './signals';
+export type { SignalReceiver, ReceivedSignal, ReceiveSignalsOptions, SignalSource } from './signals';

@@ -13,6 +13,7 @@
 #include "linux/sysv_shm.h"
 #include "posix/shm.h"
 #include "posix/unix_socket.h"
+#include "posix/signals.h"
 
 namespace ipckit {
 
@@ -31,6 +32,7 @@ std::vector<Feature> PlatformFeatures() {
       {"eventFd", posix::InitEventFd},
       {"anonymousSharedMemory", posix::InitAnonymousSharedMemory},
       {"unixSocket", posix::InitUnixSocket},
+      {"signals", posix::InitSignals},
   };
 }
 

@@ -15,6 +15,8 @@ import {
   ftok,
   MappedFile,
   wake,
+  receiveSignals,
+  sendSignal,
 } from '../../lib';
 
 const all = [
@@ -29,6 +31,7 @@ const all = [
   'eventFd',
   'anonymousSharedMemory',
   'unixSocket',
+  'signals',
 ] as const;
 
 test('this Linux build lists every primitive it registers, and each one has its functions', () => {
@@ -42,6 +45,7 @@ test('this Linux build lists every primitive it registers, and each one has its 
   expect(typeof binding.openPosixQueue).toBe('function');
   expect(typeof binding.sync?.futexWake).toBe('function');
   expect(typeof binding.openSysVSharedMemory).toBe('function');
+  expect(typeof binding.openSignalReceiver).toBe('function');
 });
 
 describe('a feature the binding does not list is refused with ERR_IPC_UNSUPPORTED_PLATFORM', () => {
@@ -68,6 +72,9 @@ describe('a feature the binding does not list is refused with ERR_IPC_UNSUPPORTE
     ['eventFd', () => EventFd.create()],
     ['anonymousSharedMemory', () => SharedMemory.createAnonymous({ size: 4096 })],
     ['unixSocket', () => UnixSocket.pair()[0]],
+    ['signals', () => receiveSignals('SIGRTMIN+10')],
+    // Signal 0 only checks that the process exists: nothing is delivered.
+    ['signals', () => sendSignal(process.pid, 0)],
   ];
   test.each(cases)('%s', (feature, call) => {
     const saved = features[feature];
