@@ -12,8 +12,8 @@
 #include "linux/sysv_sem.h"
 #include "linux/sysv_shm.h"
 #include "posix/shm.h"
-#include "posix/unix_socket.h"
 #include "posix/signals.h"
+#include "posix/unix_socket.h"
 
 namespace ipckit {
 
