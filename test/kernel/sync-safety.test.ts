@@ -346,6 +346,7 @@ describe('argument and lifetime checks', () => {
       'Barrier',
       'Channel',
       'Condition',
+      'EventFd',
       'Mailslot',
       'MailslotWriter',
       'MappedFile',
@@ -358,6 +359,9 @@ describe('argument and lifetime checks', () => {
       'SharedMemory',
       'SysVMessageQueue',
       'SysVSemaphoreSet',
+      'SysVSharedMemory',
+      'UnixServer',
+      'UnixSocket',
     ]);
     for (const [, Class] of classes) {
       // Arguments that would themselves throw when the constructor evaluates them (BigInt keys)
