@@ -2,4 +2,5 @@
 import posix from './dist/posix.js';
 
 export const { SysVMessageQueue, ftok, SysVSemaphoreSet, PosixMessageQueue, posixQueueLimits } = posix;
+export const { Fifo, mkfifo } = posix;
 export default posix;

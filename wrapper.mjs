@@ -27,5 +27,7 @@ export const {
   MailslotWriter,
   MAILSLOT_NAME_MAX,
   MAILSLOT_REMOTE_MESSAGE_MAX,
+  Fifo,
+  mkfifo,
 } = ipckit;
 export default ipckit;

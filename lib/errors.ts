@@ -41,6 +41,8 @@ export const ErrorCodes = {
   READ_CONFLICT: 'ERR_IPC_READ_CONFLICT',
   /** The primitive does not exist on this operating system. */
   UNSUPPORTED_PLATFORM: 'ERR_IPC_UNSUPPORTED_PLATFORM',
+  /** A FIFO was opened for writing while no process has it open for reading (the OS's `ENXIO`). */
+  NO_READER: 'ERR_IPC_NO_READER',
 } as const;
 
 /**

@@ -32,3 +32,5 @@ export { NamedPipe, NamedPipeServer } from './named-pipe';
 export type { NamedPipeMode, NamedPipeDirection, NamedPipeServerOptions, NamedPipeConnectOptions } from './named-pipe';
 export { Mailslot, MailslotWriter, MAILSLOT_NAME_MAX, MAILSLOT_REMOTE_MESSAGE_MAX } from './mailslot';
 export type { MailslotCreateOptions, MailslotInfo } from './mailslot';
+export { Fifo, mkfifo } from './fifo';
+export type { MkfifoOptions, FifoReaderOptions, FifoWriterOptions } from './fifo';

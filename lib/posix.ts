@@ -10,3 +10,5 @@ export { SysVSemaphoreSet } from './sysv-semaphore-set';
 export type { SemaphoreOp, SysVSemaphoreSetOptions, SysVSemaphoreSetStats, SysVSemaphoreWaiters } from './sysv-semaphore-set';
 export { PosixMessageQueue, posixQueueLimits } from './posix-message-queue';
 export type { PosixMessage, PosixQueueCreateOptions, PosixSendOptions, PosixQueueAttributes } from './posix-message-queue';
+export { Fifo, mkfifo } from './fifo';
+export type { MkfifoOptions, FifoReaderOptions, FifoWriterOptions } from './fifo';

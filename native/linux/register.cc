@@ -8,6 +8,7 @@
 #include "linux/sync.h"
 #include "linux/sysv_mq.h"
 #include "linux/sysv_sem.h"
+#include "posix/fifo.h"
 #include "posix/shm.h"
 
 namespace ipckit {
@@ -23,6 +24,7 @@ std::vector<Feature> PlatformFeatures() {
       {"namedSemaphore", posix::InitNamedSemaphore},
       {"posixMessageQueue", posix::InitPosixMessageQueue},
       {"sync", posix::InitSync},
+      {"fifo", posix::InitFifo},
   };
 }
 
