@@ -70,7 +70,8 @@ int main(int argc, char **argv) {
       }
       if (r == 0) break;
       for (ssize_t i = 0; i < r; i++) {
-        if (mismatch < 0 && (total + (size_t)i >= size || buffer[i] != pattern(total + (size_t)i, seed))) mismatch = (long long)(total + (size_t)i);
+        if (mismatch < 0 && (total + (size_t)i >= size || buffer[i] != pattern(total + (size_t)i, seed)))
+          mismatch = (long long)(total + (size_t)i);
       }
       total += (size_t)r;
     }
