@@ -3,9 +3,9 @@
 // before any system call, and the features this Linux build lists are exactly what it registers.
 import * as fs from 'node:fs';
 import { binding } from '../../lib/binding';
-import { PosixMessageQueue, Semaphore, SharedMemory, SysVMessageQueue, SysVSemaphoreSet, ftok, MappedFile, wake } from '../../lib';
+import { PosixMessageQueue, Semaphore, SharedMemory, SysVMessageQueue, SysVSemaphoreSet, ftok, MappedFile, wake, Fifo, mkfifo } from '../../lib';
 
-const all = ['sharedMemory', 'mappedFile', 'sysvMessageQueue', 'sysvSemaphoreSet', 'namedSemaphore', 'posixMessageQueue', 'sync'] as const;
+const all = ['sharedMemory', 'mappedFile', 'sysvMessageQueue', 'sysvSemaphoreSet', 'namedSemaphore', 'posixMessageQueue', 'sync', 'fifo'] as const;
 
 test('this Linux build lists every primitive it registers, and each one has its functions', () => {
   expect(binding.platform).toBe('linux');
@@ -17,6 +17,7 @@ test('this Linux build lists every primitive it registers, and each one has its 
   expect(typeof binding.openSemaphore).toBe('function');
   expect(typeof binding.openPosixQueue).toBe('function');
   expect(typeof binding.sync?.futexWake).toBe('function');
+  expect(typeof binding.openFifo).toBe('function');
 });
 
 describe('a feature the binding does not list is refused with ERR_IPC_UNSUPPORTED_PLATFORM', () => {
@@ -39,6 +40,8 @@ describe('a feature the binding does not list is refused with ERR_IPC_UNSUPPORTE
     ['namedSemaphore', () => Semaphore.create('/ipckit-features-never')],
     ['posixMessageQueue', () => PosixMessageQueue.create('/ipckit-features-never')],
     ['sync', () => wake(memory.view(Int32Array), 0)],
+    ['fifo', () => mkfifo('/nonexistent-dir/ipckit-features-never')],
+    ['fifo', () => Fifo.openReader('/nonexistent-dir/ipckit-features-never')],
   ];
   test.each(cases)('%s', (feature, call) => {
     const saved = features[feature];
