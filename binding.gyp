@@ -26,6 +26,7 @@
         ["OS=='linux'", {
           "sources": [
             "native/posix/cancel.cc",
+            "native/posix/fifo.cc",
             "native/posix/poll_waits.cc",
             "native/posix/shm.cc",
             "native/posix/signals.cc",

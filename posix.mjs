@@ -17,5 +17,7 @@ export const {
   posixQueueLimits,
   sendSignal,
   receiveSignals,
+  Fifo,
+  mkfifo,
 } = posix;
 export default posix;

@@ -37,5 +37,7 @@ export const {
   MAILSLOT_REMOTE_MESSAGE_MAX,
   sendSignal,
   receiveSignals,
+  Fifo,
+  mkfifo,
 } = ipckit;
 export default ipckit;

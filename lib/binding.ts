@@ -380,6 +380,16 @@ export interface NativePipeConnection {
   close(): void;
 }
 
+/** The wait of one `Fifo.openWriter(path, { wait: true })` for a reader (native/posix/fifo.cc). */
+export interface NativeFifoOpener {
+  /** Resolves with a non-blocking, close-on-exec descriptor open for writing, once a reader is there. */
+  openWriter(opId: number, timeoutMs: number): Promise<number>;
+  stop(opId: number, reason: number): void;
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+
 /** The primitives a build can have; `binding.features` says which this one has (native/<platform>/register.cc). */
 export type FeatureName =
   | 'sharedMemory'
@@ -397,7 +407,8 @@ export type FeatureName =
   | 'mailslot'
   | 'channelEvents'
   | 'windows'
-  | 'signals';
+  | 'signals'
+  | 'fifo';
 
 /** A receiver of signals (native/posix/signals.cc); records arrive through the callback it was opened with. */
 export interface NativeSignalReceiver {
@@ -467,6 +478,12 @@ interface NativeBinding {
   openSemaphore?(name: string, flags: number, mode: number, initial: number): NativeSemaphore;
   unlinkSemaphore?(name: string): void;
   readonly semValueMax?: number;
+  /** Creates a FIFO with exactly `mode` (not narrowed by the umask). */
+  makeFifo?(path: string, mode: number): void;
+  /** A non-blocking, close-on-exec descriptor of the FIFO; ENXIO when opening for writing with no reader. */
+  openFifo?(path: string, forWriting: boolean): number;
+  /** Checks that `path` is a FIFO, for a wait for its reader. */
+  newFifoOpener?(path: string): NativeFifoOpener;
   /** Windows: `maxMessageSize` 0 for any size, `readTimeoutMs` -1 for MAILSLOT_WAIT_FOREVER. */
   createMailslot?(name: string, maxMessageSize: number, readTimeoutMs: number): NativeMailslot;
   openMailslotWriter?(name: string): NativeMailslotWriter;

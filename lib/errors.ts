@@ -47,6 +47,8 @@ export const ErrorCodes = {
   UNSUPPORTED_PLATFORM: 'ERR_IPC_UNSUPPORTED_PLATFORM',
   /** The signal already has a handler in this process (Node's, a `process.on()` listener's, another ipckit receiver's). */
   SIGNAL_IN_USE: 'ERR_IPC_SIGNAL_IN_USE',
+  /** A FIFO was opened for writing while no process has it open for reading (the OS's `ENXIO`). */
+  NO_READER: 'ERR_IPC_NO_READER',
 } as const;
 
 /**

@@ -45,3 +45,5 @@ export { Mailslot, MailslotWriter, MAILSLOT_NAME_MAX, MAILSLOT_REMOTE_MESSAGE_MA
 export type { MailslotCreateOptions, MailslotInfo } from './mailslot';
 export { sendSignal, receiveSignals } from './signals';
 export type { SignalReceiver, ReceivedSignal, ReceiveSignalsOptions, SignalSource } from './signals';
+export { Fifo, mkfifo } from './fifo';
+export type { MkfifoOptions, FifoReaderOptions, FifoWriterOptions } from './fifo';

@@ -23,3 +23,5 @@ export { PosixMessageQueue, posixQueueLimits } from './posix-message-queue';
 export type { PosixMessage, PosixQueueCreateOptions, PosixSendOptions, PosixQueueAttributes } from './posix-message-queue';
 export { sendSignal, receiveSignals } from './signals';
 export type { SignalReceiver, ReceivedSignal, ReceiveSignalsOptions, SignalSource } from './signals';
+export { Fifo, mkfifo } from './fifo';
+export type { MkfifoOptions, FifoReaderOptions, FifoWriterOptions } from './fifo';

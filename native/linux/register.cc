@@ -11,6 +11,7 @@
 #include "linux/sysv_mq.h"
 #include "linux/sysv_sem.h"
 #include "linux/sysv_shm.h"
+#include "posix/fifo.h"
 #include "posix/shm.h"
 #include "posix/signals.h"
 #include "posix/unix_socket.h"
@@ -33,6 +34,7 @@ std::vector<Feature> PlatformFeatures() {
       {"anonymousSharedMemory", posix::InitAnonymousSharedMemory},
       {"unixSocket", posix::InitUnixSocket},
       {"signals", posix::InitSignals},
+      {"fifo", posix::InitFifo},
   };
 }
 

@@ -347,6 +347,7 @@ describe('argument and lifetime checks', () => {
       'Channel',
       'Condition',
       'EventFd',
+      'Fifo',
       'Mailslot',
       'MailslotWriter',
       'MappedFile',

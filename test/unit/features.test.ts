@@ -17,6 +17,8 @@ import {
   wake,
   receiveSignals,
   sendSignal,
+  Fifo,
+  mkfifo,
 } from '../../lib';
 
 const all = [
@@ -32,6 +34,7 @@ const all = [
   'anonymousSharedMemory',
   'unixSocket',
   'signals',
+  'fifo',
 ] as const;
 
 test('this Linux build lists every primitive it registers, and each one has its functions', () => {
@@ -46,6 +49,7 @@ test('this Linux build lists every primitive it registers, and each one has its 
   expect(typeof binding.sync?.futexWake).toBe('function');
   expect(typeof binding.openSysVSharedMemory).toBe('function');
   expect(typeof binding.openSignalReceiver).toBe('function');
+  expect(typeof binding.openFifo).toBe('function');
 });
 
 describe('a feature the binding does not list is refused with ERR_IPC_UNSUPPORTED_PLATFORM', () => {
@@ -75,6 +79,8 @@ describe('a feature the binding does not list is refused with ERR_IPC_UNSUPPORTE
     ['signals', () => receiveSignals('SIGRTMIN+10')],
     // Signal 0 only checks that the process exists: nothing is delivered.
     ['signals', () => sendSignal(process.pid, 0)],
+    ['fifo', () => mkfifo('/nonexistent-dir/ipckit-features-never')],
+    ['fifo', () => Fifo.openReader('/nonexistent-dir/ipckit-features-never')],
   ];
   test.each(cases)('%s', (feature, call) => {
     const saved = features[feature];
