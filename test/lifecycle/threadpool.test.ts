@@ -47,3 +47,12 @@ test('with 16 EventFd reads and 16 EventFd writes pending, fs.readFile does not 
   expect(report).toMatchObject({ readsDoneBeforeRelease: true, stillPending: 32 });
   expect(report.codes).toEqual(['ERR_IPC_CLOSED']);
 });
+
+test('with 32 UnixSocket receives and 2 UnixServer accepts pending, fs.readFile does not stall', async () => {
+  const result = await runChild('unix');
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  const report = JSON.parse(result.stdout);
+  expect(report).toMatchObject({ readsDoneBeforeRelease: true, stillPending: 34 });
+  expect(report.codes).toEqual(['ERR_IPC_CLOSED']);
+});
