@@ -149,7 +149,7 @@ interface Turn {
   deadline: number | undefined;
   signal: AbortSignal | undefined;
   armed: ArmedWait | undefined;
-  /** Set when the wait was stopped while no native wait was running. */
+  /** Set when the wait was stopped (timeout, abort, close) while it is the first in its queue; the pump checks it after every wake-up. */
   stopped: string | undefined;
   /** The native wait now running for it, if any. */
   waitId: number;
@@ -914,10 +914,14 @@ export class Channel {
       };
       const what = side === 'producer' ? 'send' : 'receive';
       turn.armed = this.#waits.arm(timeout, signal, (code) => {
-        if (turn.waitId !== 0) {
-          channelWaits().waitStop(this.#slot, turn.waitId, code === ErrorCodes.TIMEOUT ? StopReasons.timeout : StopReasons.aborted);
-        } else if (queue[0] === turn) {
+        if (queue[0] === turn) {
+          // The pump checks `stopped` after every wake-up. Stopping the native wait alone is not
+          // enough: that wait may have just ended (a slice elapsed, the bell rang) with its
+          // continuation still queued, and the pump would then sleep again, unaware of the stop.
           turn.stopped = code;
+          if (turn.waitId !== 0) {
+            channelWaits().waitStop(this.#slot, turn.waitId, code === ErrorCodes.TIMEOUT ? StopReasons.timeout : StopReasons.aborted);
+          }
         } else {
           queue.splice(queue.indexOf(turn), 1);
           turn.reject(stopError(code, what));

@@ -3,7 +3,7 @@
 // crashes and hostile headers have their own files (test/interop/channel.test.ts,
 // test/lifecycle/channel-crash.test.ts, test/kernel/channel-open.test.ts).
 import { spawn } from 'node:child_process';
-import { Channel, ErrorCodes, SharedMemory } from '../../lib';
+import { Channel, ErrorCodes, SharedMemory, wake } from '../../lib';
 import { shmNames } from '../helpers';
 
 const newName = shmNames('channel');
@@ -213,6 +213,75 @@ describe('Channel waits', () => {
     ch.close();
     await expect(second).rejects.toMatchObject({ code: ErrorCodes.CLOSED });
     expect(await third).toMatchObject({ code: ErrorCodes.CLOSED });
+  });
+
+  test('an abort that lands while a finished native wait has yet to report still ends the receive (fuzz seed 2291325194)', async () => {
+    // The race the fuzzer found: the receive's native wait ends (here a spurious ring of the
+    // consumer's bell through a second mapping of the ring; in the wild a liveness slice ending)
+    // and, before its completion reaches JavaScript, the signal is aborted. Stopping the native
+    // wait is then a no-op; the receive must still see the abort instead of sleeping again.
+    const name = newName();
+    const ch = Channel.create(name, { capacity: 4096, role: 'consumer' });
+    const raw = SharedMemory.open(name);
+    const words = raw.view(Int32Array, 0, 64);
+    const W_CONSUMER_BELL = 49; // the consumer bell word (byte 196) of native/include/ipckit/channel.h
+    const outcomes: unknown[] = [];
+    for (const kind of ['receive', 'receiveView', 'receiveBatch'] as const) {
+      const controller = new AbortController();
+      const pending =
+        kind === 'receive'
+          ? ch.receive({ signal: controller.signal })
+          : kind === 'receiveView'
+            ? ch.receiveView({ signal: controller.signal })
+            : ch.receiveBatch(4, { signal: controller.signal });
+      const outcome = pending.then(
+        () => 'resolved',
+        (error: { code?: string }) => error.code,
+      );
+      // Let the wait reach a waiter thread.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      Atomics.add(words, W_CONSUMER_BELL, 1);
+      expect(wake(words, W_CONSUMER_BELL)).toBe(1);
+      // Hold the event loop so that the waiter thread's completion is queued behind the abort.
+      const until = Date.now() + 30;
+      while (Date.now() < until);
+      controller.abort();
+      const later = new Promise((resolve) => setTimeout(() => resolve(`${kind} still pending`), 2000));
+      const first = await Promise.race([outcome, later]);
+      outcomes.push(first);
+      if (first !== ErrorCodes.ABORTED) {
+        ch.close(); // settles the stuck wait so that the failure below is reported
+        await outcome;
+        break;
+      }
+    }
+    expect(outcomes).toEqual([ErrorCodes.ABORTED, ErrorCodes.ABORTED, ErrorCodes.ABORTED]);
+    // Nothing was lost: the ring still works for the next receive.
+    const producer = Channel.open(name, { role: 'producer' });
+    producer.trySend(Buffer.from('after'));
+    expect((await ch.receive({ timeout: 2000 })).toString()).toBe('after');
+    // The same race on the producer's side: a send waiting for room.
+    let filled = 0;
+    while (producer.trySend(Buffer.alloc(100, 1))) filled++;
+    const controller = new AbortController();
+    const send = producer.send(Buffer.alloc(100, 2), { signal: controller.signal }).then(
+      () => 'resolved',
+      (error: { code?: string }) => error.code,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const W_PRODUCER_BELL = 51; // byte 204
+    Atomics.add(words, W_PRODUCER_BELL, 1);
+    expect(wake(words, W_PRODUCER_BELL)).toBe(1);
+    const until = Date.now() + 30;
+    while (Date.now() < until);
+    controller.abort();
+    const sent = await Promise.race([send, new Promise((resolve) => setTimeout(() => resolve('send still pending'), 2000))]);
+    if (sent !== ErrorCodes.ABORTED) producer.close();
+    expect(sent).toBe(ErrorCodes.ABORTED);
+    expect(ch.tryReceiveBatch(1000)).toHaveLength(filled);
+    producer.close();
+    raw.close();
+    ch.close();
   });
 
   test('no JavaScript timer runs while a receive with a timeout waits in the addon', async () => {
