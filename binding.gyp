@@ -39,6 +39,7 @@
             "native/linux/sysv_shm.cc",
             "native/linux/eventfd.cc",
             "native/linux/memfd.cc",
+            "native/linux/introspect.cc",
             "native/posix/unix_socket.cc",
             "native/linux/sysv_sem.cc"
           ],

@@ -408,7 +408,8 @@ export type FeatureName =
   | 'channelEvents'
   | 'windows'
   | 'signals'
-  | 'fifo';
+  | 'fifo'
+  | 'introspection';
 
 /** A receiver of signals (native/posix/signals.cc); records arrive through the callback it was opened with. */
 export interface NativeSignalReceiver {
@@ -514,6 +515,23 @@ interface NativeBinding {
   systemErrorFor?(osErrno: number, path: string): Error;
   /** POSIX: takes `signals` for a new receiver; `records` holds 5 int32 per signal (signo, code, pid, uid, value). */
   openSignalReceiver?(signals: number[], callback: (records: Int32Array, dropped: number, error: Error | null) => void): NativeSignalReceiver;
+  /** Linux: mq_open (read, else write; never create) + fstat + mq_getattr of a named queue, closed again. */
+  posixQueueStat?(name: string): {
+    dev: number;
+    ino: number;
+    mode: number;
+    uid: number;
+    gid: number;
+    messages: number;
+    maxMessages: number;
+    messageSize: number;
+  };
+  /** Linux: IPC_RMID by id; `kind` 0 queue, 1 semaphore set, 2 shared memory segment. */
+  sysvRemoveId?(kind: 0 | 1 | 2, id: number): void;
+  /** Linux: each semaphore of a set: GETVAL, GETPID, GETNCNT, GETZCNT. */
+  /** Linux: sysconf(_SC_PAGESIZE), the unit of shmall. */
+  readonly pageSize?: number;
+  sysvSemaphoreValues?(id: number): { value: number; lastPid: number; waiting: number; waitingForZero: number }[];
   /** POSIX: sigqueue(pid, signal, { sival_int: value }). */
   sendSignal?(pid: number, signal: number, value: number): void;
   /** POSIX: what a signal's disposition is now, for tests. */

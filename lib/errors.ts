@@ -49,6 +49,8 @@ export const ErrorCodes = {
   SIGNAL_IN_USE: 'ERR_IPC_SIGNAL_IN_USE',
   /** A FIFO was opened for writing while no process has it open for reading (the OS's `ENXIO`). */
   NO_READER: 'ERR_IPC_NO_READER',
+  /** No IPC object matches what `stat()` or `remove()` (or the `ipckit` command) was asked for, or it went away since it was listed. */
+  NOT_FOUND: 'ERR_IPC_NOT_FOUND',
 } as const;
 
 /**

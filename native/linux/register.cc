@@ -4,6 +4,7 @@
 // /proc/sys limits, strerrorname_np). Both keep the namespace ipckit::posix.
 #include "common/addon.h"
 #include "linux/eventfd.h"
+#include "linux/introspect.h"
 #include "linux/memfd.h"
 #include "linux/named_sem.h"
 #include "linux/posix_mq.h"
@@ -35,6 +36,7 @@ std::vector<Feature> PlatformFeatures() {
       {"unixSocket", posix::InitUnixSocket},
       {"signals", posix::InitSignals},
       {"fifo", posix::InitFifo},
+      {"introspection", posix::InitIntrospection},
   };
 }
 

@@ -35,6 +35,7 @@ const all = [
   'unixSocket',
   'signals',
   'fifo',
+  'introspection',
 ] as const;
 
 test('this Linux build lists every primitive it registers, and each one has its functions', () => {
