@@ -24,7 +24,25 @@ import { CONSTRUCT } from '../../lib/errors';
 import { mqueueMount } from '../../lib/introspect';
 import { eventually, isRoot, kill, repoRoot, run, scratchDir, shmNames, startNode, sysvKey, thrown } from '../helpers';
 
-const newName = shmNames('introspect');
+const shmName = shmNames('introspect');
+// The same names serve for semaphores and queues: remove those too, whatever a test left.
+const used: string[] = [];
+const newName = () => {
+  const name = shmName();
+  used.push(name);
+  return name;
+};
+afterEach(() => {
+  for (const name of used.splice(0)) {
+    for (const unlink of [Semaphore.unlink, PosixMessageQueue.unlink]) {
+      try {
+        unlink(name);
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'ENOENT') throw error;
+      }
+    }
+  }
+});
 const dist = JSON.stringify(path.join(repoRoot, 'dist'));
 
 /** /proc/sysvipc's row for an id, by column name. */
