@@ -152,7 +152,7 @@ function keyText(key: number | null): string {
 
 function bytes(n: number | null): string {
   if (n === null) return '-';
-  if (n < 1024) return `${n} B`;
+  if (n < 10240) return `${n} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
   let value = n / 1024;
   let unit = 0;
@@ -337,7 +337,7 @@ function statText(s: IpcObjectStat): string {
   add('owner', s.uid === null ? null : `${userName(s.uid)} (uid ${s.uid}), group ${groupName(s.gid)} (gid ${s.gid})`);
   if (s.cuid !== null) add('creator', `${userName(s.cuid)} (uid ${s.cuid}), group ${groupName(s.cgid)} (gid ${s.cgid})`);
   add('mode', s.mode === null ? null : `${modeText(s.mode)}${noteText(s as unknown as IpcObject) ? `  (${noteText(s as unknown as IpcObject)})` : ''}`);
-  if (s.size !== null) add('size', `${s.size} bytes${s.size >= 1024 ? ` (${bytes(s.size)})` : ''}`);
+  if (s.size !== null) add('size', `${s.size} bytes${s.size >= 10240 ? ` (${bytes(s.size)})` : ''}`);
   if (s.messages !== null) add('messages', `${s.messages}${s.maxMessages !== null ? ` of at most ${s.maxMessages}, each at most ${s.messageSize} bytes` : ''}`);
   if (s.value !== null) add('value', String(s.value));
   if (s.semaphores !== null) add('semaphores', String(s.semaphores));
@@ -502,7 +502,7 @@ function limitText(value: number | null, unit: 'bytes' | 'count' | 'pages'): str
   if (value === null) return '-';
   if (value === Infinity) return 'unlimited';
   if (value >= 2 ** 53) return 'no limit (2^64 - 2^24 - 1 or near)';
-  return unit === 'bytes' && value >= 1024 ? `${value} (${bytes(value)})` : String(value);
+  return unit === 'bytes' && value >= 10240 ? `${value} (${bytes(value)})` : String(value);
 }
 
 function limitsCommand(args: string[], io: CliIo): number {

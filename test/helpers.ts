@@ -178,7 +178,7 @@ export function stagePackage(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ipckit-stage-'));
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const addon = path.relative(repoRoot, require('node-gyp-build').path(repoRoot));
-  for (const part of ['package.json', 'dist', addon, 'node_modules/node-gyp-build', 'test/fixtures']) {
+  for (const part of ['package.json', 'dist', 'bin', addon, 'node_modules/node-gyp-build', 'test/fixtures']) {
     fs.cpSync(path.join(repoRoot, part), path.join(dir, part), { recursive: true });
   }
   fs.chmodSync(dir, 0o755);
