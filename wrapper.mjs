@@ -39,5 +39,10 @@ export const {
   receiveSignals,
   Fifo,
   mkfifo,
+  list,
+  limits,
+  IpcObject,
+  IPC_OBJECT_KINDS,
+  IPC_OBJECT_KIND_NAMES,
 } = ipckit;
 export default ipckit;

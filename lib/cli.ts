@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { parseArgs } from 'node:util';
+import { parseArgs as nodeParseArgs } from 'node:util';
 import { packageRoot } from './binding';
 import { ErrorCodes, IpcError } from './errors';
 import { posixName } from './names';
@@ -32,6 +32,15 @@ const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 
 class UsageError extends Error {}
+
+/** node:util's parseArgs, whose every complaint (an unknown option, a missing value) is a usage error. */
+const parseArgs: typeof nodeParseArgs = (config) => {
+  try {
+    return nodeParseArgs(config);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+};
 
 const HELP: Record<string, string> = {
   main: `Usage: ipckit <command> [options]
@@ -608,8 +617,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
   try {
     return await run(rest, io);
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (error instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
+    if (error instanceof UsageError) {
       io.stderr.write(`ipckit ${name}: ${(error as Error).message}\n(ipckit ${name} --help shows the options)\n`);
       return EXIT_USAGE;
     }

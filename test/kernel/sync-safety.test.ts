@@ -348,6 +348,7 @@ describe('argument and lifetime checks', () => {
       'Condition',
       'EventFd',
       'Fifo',
+      'IpcObject',
       'Mailslot',
       'MailslotWriter',
       'MappedFile',
