@@ -368,7 +368,12 @@ function statText(s: IpcObjectStat): string {
   let out = `${IPC_OBJECT_KIND_NAMES[s.kind]} ${label(s)}\n` + lines.map(([k, v]) => `  ${k.padEnd(width)}  ${v}\n`).join('');
   if (s.holders !== null && s.holders.length > 0) {
     const rows = s.holders.map((h) => [String(h.pid), h.command, userName(h.uid), h.fds.length === 0 ? '-' : h.fds.join(','), String(h.mappings), bytes(h.mappedBytes)]);
-    out += table(['PID', 'COMMAND', 'USER', 'FDS', 'MAPPINGS', 'MAPPED'], rows).replace(/^/gm, '    ');
+    const text = table(['PID', 'COMMAND', 'USER', 'FDS', 'MAPPINGS', 'MAPPED'], rows);
+    out += text
+      .trimEnd()
+      .split('\n')
+      .map((l) => `    ${l}\n`)
+      .join('');
   }
   if (s.holders !== null && s.holdersUnseen > 0) {
     out += `  (${plural(s.holdersUnseen, 'process', 'processes')} could not be inspected${process.getuid?.() === 0 ? '' : ': run as root to see every holder'})\n`;
@@ -544,7 +549,7 @@ function limitsCommand(args: string[], io: CliIo): number {
     ['shmmni', limitText(l.shmmni, 'count'), n(u.shmmni), 'kernel.shmmni', 'System V segments'],
   ];
   if (l.devShm !== null) {
-    rows.push(['devShm', `${l.devShm.size} (${bytes(l.devShm.size)})`, `${u.devShmUsed} (${bytes(u.devShmUsed)})`, `size= of the ${l.devShm.path} mount`, `space for POSIX shared memory and semaphores; ${bytes(l.devShm.available)} free for you`]);
+    rows.push(['devShm', limitText(l.devShm.size, 'bytes'), limitText(u.devShmUsed, 'bytes'), `size= of the ${l.devShm.path} mount`, `space for POSIX shared memory and semaphores; ${bytes(l.devShm.available)} free for you`]);
   }
   io.stdout.write(table(['LIMIT', 'VALUE', 'USED', 'SET BY', 'MEANING'], rows));
   return 0;
