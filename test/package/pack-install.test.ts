@@ -62,6 +62,7 @@ beforeAll(() => {
   fs.mkdirSync(src);
   for (const part of [
     'package.json',
+    'bin',
     'binding.gyp',
     'native',
     'lib',
@@ -130,6 +131,7 @@ test('npm pack builds the prebuild in prepack, checks it, and the tarball carrie
   expect(tarList).toContain(`package/${winPrebuild}`);
   expect(tarList).toContain('package/dist/index.js');
   expect(tarList).toContain('package/binding.gyp');
+  expect(tarList).toContain('package/bin/ipckit.js');
   // Only what users need.
   expect(tarList.filter((f) => /^package\/(test|scripts|lib|build)\//.test(f))).toEqual([]);
 });
@@ -179,6 +181,23 @@ test('with no compiler on PATH, the installed package creates a SharedMemory in 
     expect(ok(ran('node', ['-e', create], app, bareEnv), 'create').trim()).toBe('made without a compiler');
     expect(ok(ran('node', ['-e', read], app, bareEnv), 'read').trim()).toBe('64 made without a compiler');
     expect(fs.existsSync(`/dev/shm${name}`)).toBe(false);
+  } finally {
+    fs.rmSync(`/dev/shm${name}`, { force: true });
+  }
+});
+
+test("with no compiler on PATH, the installed package's ipckit command lists and removes an object; bench says where the suite is", () => {
+  const name = `/ipckit-pack-cli-${process.pid}`;
+  const command = path.join(app, 'node_modules', '.bin', 'ipckit');
+  try {
+    ok(ran('node', ['-e', `require('ipckit').SharedMemory.create(${JSON.stringify(name)}, { size: 128 }).close()`], app, bareEnv), 'create');
+    const listed = JSON.parse(ok(ran(command, ['ls', '--json', '--kind', 'posix-shm'], app, bareEnv), 'ipckit ls').split('\n\n')[0]);
+    expect(listed.objects.find((o: { name: string }) => o.name === name)).toMatchObject({ kind: 'posix-shm', size: 128 });
+    expect(ok(ran(command, ['rm', name, '--yes'], app, bareEnv), 'ipckit rm')).toContain(`removed POSIX shared memory ${name}`);
+    expect(fs.existsSync(`/dev/shm${name}`)).toBe(false);
+    const bench = ran(command, ['bench'], app, bareEnv);
+    expect(bench.status).toBe(1);
+    expect(bench.out).toMatch(/not part of the installed package/);
   } finally {
     fs.rmSync(`/dev/shm${name}`, { force: true });
   }
