@@ -204,7 +204,13 @@ function noteText(o: IpcObject): string {
 const label = (o: { kind: IpcObjectKind; name: string | null; key: number | null; id: number | null }) =>
   o.name ?? `key ${keyText(o.key)} id ${o.id}`;
 
-const dateText = (d: Date | null) => (d === null ? '-' : d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC'));
+const dateText = (d: Date | null) =>
+  d === null
+    ? '-'
+    : d
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, ' UTC');
 
 // ---- targets ----
 
@@ -254,7 +260,10 @@ function resolve(target: string | undefined, kinds: IpcObjectKind[] | undefined,
     what = `object named ${JSON.stringify(filter.name)}`;
   }
   const chosen = kinds === undefined ? allowed : kinds.filter((k) => allowed.includes(k));
-  if (chosen.length === 0) throw new UsageError(`--kind ${kinds!.join(',')} cannot match a ${target === undefined || filter.key !== undefined ? 'System V key or id' : 'name'}`);
+  if (chosen.length === 0)
+    throw new UsageError(
+      `--kind ${kinds!.join(',')} cannot match a ${target === undefined || filter.key !== undefined ? 'System V key or id' : 'name'}`,
+    );
   filter.kind = chosen;
   const found = list(filter);
   if (found.length === 0) {
@@ -264,7 +273,12 @@ function resolve(target: string | undefined, kinds: IpcObjectKind[] | undefined,
   return found;
 }
 
-function resolveAll(targets: string[], kinds: IpcObjectKind[] | undefined, id: number | undefined, onError: (target: string, error: unknown) => void): IpcObject[] {
+function resolveAll(
+  targets: string[],
+  kinds: IpcObjectKind[] | undefined,
+  id: number | undefined,
+  onError: (target: string, error: unknown) => void,
+): IpcObject[] {
   if (targets.length === 0) {
     if (id === undefined) throw new UsageError('name at least one object (a POSIX name or a System V key), or --id');
     try {
@@ -309,7 +323,11 @@ function permissionHint(o: IpcObject): string {
 // ---- commands ----
 
 function ls(args: string[], io: CliIo): number {
-  const { values } = parseArgs({ args, options: { kind: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: false });
+  const { values } = parseArgs({
+    args,
+    options: { kind: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: false,
+  });
   if (values.help) return help('ls', io);
   const kinds = parseKinds(values.kind);
   const found = list(kinds === undefined ? undefined : { kind: kinds });
@@ -345,13 +363,19 @@ function statText(s: IpcObjectStat): string {
   if (s.id !== null) add('id', String(s.id));
   add('owner', s.uid === null ? null : `${userName(s.uid)} (uid ${s.uid}), group ${groupName(s.gid)} (gid ${s.gid})`);
   if (s.cuid !== null) add('creator', `${userName(s.cuid)} (uid ${s.cuid}), group ${groupName(s.cgid)} (gid ${s.cgid})`);
-  add('mode', s.mode === null ? null : `${modeText(s.mode)}${noteText(s as unknown as IpcObject) ? `  (${noteText(s as unknown as IpcObject)})` : ''}`);
+  add(
+    'mode',
+    s.mode === null ? null : `${modeText(s.mode)}${noteText(s as unknown as IpcObject) ? `  (${noteText(s as unknown as IpcObject)})` : ''}`,
+  );
   if (s.size !== null) add('size', `${s.size} bytes${s.size >= 10240 ? ` (${bytes(s.size)})` : ''}`);
-  if (s.messages !== null) add('messages', `${s.messages}${s.maxMessages !== null ? ` of at most ${s.maxMessages}, each at most ${s.messageSize} bytes` : ''}`);
+  if (s.messages !== null)
+    add('messages', `${s.messages}${s.maxMessages !== null ? ` of at most ${s.maxMessages}, each at most ${s.messageSize} bytes` : ''}`);
   if (s.value !== null) add('value', String(s.value));
   if (s.semaphores !== null) add('semaphores', String(s.semaphores));
   if (s.semaphoreValues !== null) {
-    s.semaphoreValues.forEach((v, i) => add(`  [${i}]`, `value ${v.value}, last pid ${v.lastPid}, ${v.waiting} waiting to take, ${v.waitingForZero} waiting for zero`));
+    s.semaphoreValues.forEach((v, i) =>
+      add(`  [${i}]`, `value ${v.value}, last pid ${v.lastPid}, ${v.waiting} waiting to take, ${v.waitingForZero} waiting for zero`),
+    );
   }
   if (s.attachCount !== null) add('attached', `${s.attachCount}${s.removed ? ' (removed: goes when the last detaches)' : ''}`);
   add('pids', pidsText(s as unknown as IpcObject));
@@ -367,7 +391,14 @@ function statText(s: IpcObjectStat): string {
   const width = Math.max(...lines.map(([k]) => k.length));
   let out = `${IPC_OBJECT_KIND_NAMES[s.kind]} ${label(s)}\n` + lines.map(([k, v]) => `  ${k.padEnd(width)}  ${v}\n`).join('');
   if (s.holders !== null && s.holders.length > 0) {
-    const rows = s.holders.map((h) => [String(h.pid), h.command, userName(h.uid), h.fds.length === 0 ? '-' : h.fds.join(','), String(h.mappings), bytes(h.mappedBytes)]);
+    const rows = s.holders.map((h) => [
+      String(h.pid),
+      h.command,
+      userName(h.uid),
+      h.fds.length === 0 ? '-' : h.fds.join(','),
+      String(h.mappings),
+      bytes(h.mappedBytes),
+    ]);
     const text = table(['PID', 'COMMAND', 'USER', 'FDS', 'MAPPINGS', 'MAPPED'], rows);
     out += text
       .trimEnd()
@@ -537,19 +568,37 @@ function limitsCommand(args: string[], io: CliIo): number {
     ['msgsize_max', limitText(l.msgsize_max, 'bytes'), '-', 'fs.mqueue.msgsize_max', 'largest message a POSIX queue may be created with (bytes)'],
     ['queues_max', limitText(l.queues_max, 'count'), n(u.posixQueues), 'fs.mqueue.queues_max', 'POSIX queues'],
     ['msg_default', limitText(l.msg_default, 'count'), '-', 'fs.mqueue.msg_default', 'a POSIX queue made without attributes: messages'],
-    ['msgsize_default', limitText(l.msgsize_default, 'bytes'), '-', 'fs.mqueue.msgsize_default', 'a POSIX queue made without attributes: message size'],
-    ['rlimitMsgqueue', limitText(l.rlimitMsgqueue, 'bytes'), '-', 'ulimit -q (RLIMIT_MSGQUEUE)', "bytes of POSIX queues one user may have"],
+    [
+      'msgsize_default',
+      limitText(l.msgsize_default, 'bytes'),
+      '-',
+      'fs.mqueue.msgsize_default',
+      'a POSIX queue made without attributes: message size',
+    ],
+    ['rlimitMsgqueue', limitText(l.rlimitMsgqueue, 'bytes'), '-', 'ulimit -q (RLIMIT_MSGQUEUE)', 'bytes of POSIX queues one user may have'],
     ['semmsl', limitText(l.semmsl, 'count'), '-', 'kernel.sem (1st)', 'semaphores per System V set'],
     ['semmns', limitText(l.semmns, 'count'), n(u.semmns), 'kernel.sem (2nd)', 'System V semaphores in all sets'],
     ['semopm', limitText(l.semopm, 'count'), '-', 'kernel.sem (3rd)', 'operations per semop call'],
     ['semmni', limitText(l.semmni, 'count'), n(u.semmni), 'kernel.sem (4th)', 'System V semaphore sets'],
     ['semValueMax', limitText(l.semValueMax, 'count'), '-', 'SEM_VALUE_MAX', 'largest POSIX semaphore value'],
     ['shmmax', limitText(l.shmmax, 'bytes'), '-', 'kernel.shmmax', 'largest System V segment (bytes)'],
-    ['shmall', limitText(l.shmall, 'pages'), n(u.shmPages), 'kernel.shmall', `System V shared memory in all segments (pages of ${l.pageSize ?? '?'} bytes)`],
+    [
+      'shmall',
+      limitText(l.shmall, 'pages'),
+      n(u.shmPages),
+      'kernel.shmall',
+      `System V shared memory in all segments (pages of ${l.pageSize ?? '?'} bytes)`,
+    ],
     ['shmmni', limitText(l.shmmni, 'count'), n(u.shmmni), 'kernel.shmmni', 'System V segments'],
   ];
   if (l.devShm !== null) {
-    rows.push(['devShm', limitText(l.devShm.size, 'bytes'), limitText(u.devShmUsed, 'bytes'), `size= of the ${l.devShm.path} mount`, `space for POSIX shared memory and semaphores; ${bytes(l.devShm.available)} free for you`]);
+    rows.push([
+      'devShm',
+      limitText(l.devShm.size, 'bytes'),
+      limitText(u.devShmUsed, 'bytes'),
+      `size= of the ${l.devShm.path} mount`,
+      `space for POSIX shared memory and semaphores; ${bytes(l.devShm.available)} free for you`,
+    ]);
   }
   io.stdout.write(table(['LIMIT', 'VALUE', 'USED', 'SET BY', 'MEANING'], rows));
   return 0;

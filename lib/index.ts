@@ -48,4 +48,14 @@ export type { SignalReceiver, ReceivedSignal, ReceiveSignalsOptions, SignalSourc
 export { Fifo, mkfifo } from './fifo';
 export type { MkfifoOptions, FifoReaderOptions, FifoWriterOptions } from './fifo';
 export { list, limits, IpcObject, IPC_OBJECT_KINDS, IPC_OBJECT_KIND_NAMES } from './introspect';
-export type { IpcObjectKind, IpcObjectFields, IpcObjectList, IpcObjectStat, IpcHolder, IpcLimits, ListFilter, UnlistedKind, SysVSemaphoreState } from './introspect';
+export type {
+  IpcObjectKind,
+  IpcObjectFields,
+  IpcObjectList,
+  IpcObjectStat,
+  IpcHolder,
+  IpcLimits,
+  ListFilter,
+  UnlistedKind,
+  SysVSemaphoreState,
+} from './introspect';

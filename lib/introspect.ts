@@ -444,7 +444,10 @@ const WINDOWS_PIPES = '\\\\.\\pipe\\';
 
 function windowsObjects(unlisted: UnlistedKind[]): IpcObjectFields[] {
   unlisted.push(
-    { kind: 'windows-mapping', reason: 'Windows has no documented way to enumerate named file mappings (they live in the object manager, not the file system)' },
+    {
+      kind: 'windows-mapping',
+      reason: 'Windows has no documented way to enumerate named file mappings (they live in the object manager, not the file system)',
+    },
     { kind: 'windows-semaphore', reason: 'Windows has no documented way to enumerate named semaphores' },
     { kind: 'windows-mailslot', reason: 'Windows does not let mailslots be enumerated' },
   );
@@ -669,7 +672,14 @@ function statObject(object: IpcObject): IpcObjectStat {
     case 'posix-mq': {
       try {
         const st = binding.posixQueueStat!(fields.name!);
-        Object.assign(stat, { uid: st.uid, gid: st.gid, mode: st.mode, messages: st.messages, maxMessages: st.maxMessages, messageSize: st.messageSize });
+        Object.assign(stat, {
+          uid: st.uid,
+          gid: st.gid,
+          mode: st.mode,
+          messages: st.messages,
+          maxMessages: st.maxMessages,
+          messageSize: st.messageSize,
+        });
         identity = { dev: st.dev, ino: st.ino, link: fields.name! };
       } catch (error) {
         const code = (error as { code?: string }).code;
@@ -739,7 +749,10 @@ function removeObject(object: IpcObject): void {
       return;
     }
     default:
-      throw new IpcError(ErrorCodes.UNSUPPORTED_PLATFORM, `A ${IPC_OBJECT_KIND_NAMES[object.kind]} cannot be removed: it goes when its last handle closes`);
+      throw new IpcError(
+        ErrorCodes.UNSUPPORTED_PLATFORM,
+        `A ${IPC_OBJECT_KIND_NAMES[object.kind]} cannot be removed: it goes when its last handle closes`,
+      );
   }
 }
 

@@ -29,7 +29,9 @@ async function lsJson(): Promise<JsonObject[]> {
   return JSON.parse(result.stdout).objects;
 }
 
-async function statJson(...targets: string[]): Promise<(JsonObject & { holders: { pid: number; fds: number[]; mappings: number; mappedBytes: number }[] | null })[]> {
+async function statJson(
+  ...targets: string[]
+): Promise<(JsonObject & { holders: { pid: number; fds: number[]; mappings: number; mappedBytes: number }[] | null })[]> {
   const result = await ipckit('stat', ...targets, '--json');
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
@@ -78,7 +80,17 @@ describe('objects a C program made', () => {
       expect(mine).toEqual([
         expect.objectContaining({ kind: 'posix-shm', name, mode: 0o640, size: 8192, uid, path: `/dev/shm${name}` }),
         expect.objectContaining({ kind: 'posix-sem', name, mode: 0o600, uid }),
-        expect.objectContaining({ kind: 'sysv-shm', key, id: shmId, mode: 0o644, size: 4096, attachCount: 1, creatorPid: child.pid, lastPid: child.pid, cuid: uid }),
+        expect.objectContaining({
+          kind: 'sysv-shm',
+          key,
+          id: shmId,
+          mode: 0o644,
+          size: 4096,
+          attachCount: 1,
+          creatorPid: child.pid,
+          lastPid: child.pid,
+          cuid: uid,
+        }),
         expect.objectContaining({ kind: 'sysv-sem', key, id: semId, mode: 0o600, semaphores: 2 }),
         expect.objectContaining({ kind: 'sysv-mq', key: key + 1, id: msqId, mode: 0o666, messages: 1, size: 100, lastSendPid: child.pid }),
       ]);
@@ -97,7 +109,9 @@ describe('objects a C program made', () => {
       // stat names C as the holder: its descriptor and mapping of the POSIX object (sem_open
       // keeps a mapping only), and its attachment of the segment, found by id in its maps.
       const [shm, sem] = await statJson(name);
-      expect(shm.holders).toContainEqual(expect.objectContaining({ pid: child.pid, command: 'introspect_peer', fds: [shmFd], mappings: 1, mappedBytes: 8192 }));
+      expect(shm.holders).toContainEqual(
+        expect.objectContaining({ pid: child.pid, command: 'introspect_peer', fds: [shmFd], mappings: 1, mappedBytes: 8192 }),
+      );
       expect(sem.holders).toContainEqual(expect.objectContaining({ pid: child.pid, fds: [], mappings: 1 }));
       expect(sem.value).toBe(3);
       const [segment, set] = await statJson(String(key));
@@ -151,7 +165,9 @@ describe('objects Python made', () => {
       ]);
       const [shm] = await statJson(name);
       // Python keeps the descriptor open beside its mapping, and its mmap module a duplicate of it.
-      expect(shm.holders).toContainEqual(expect.objectContaining({ pid, fds: [expect.any(Number), expect.any(Number)], mappings: 1, mappedBytes: 4096 }));
+      expect(shm.holders).toContainEqual(
+        expect.objectContaining({ pid, fds: [expect.any(Number), expect.any(Number)], mappings: 1, mappedBytes: 4096 }),
+      );
       const [segment, set] = await statJson(String(key));
       expect(segment.holders).toEqual([expect.objectContaining({ pid, mappings: 1, mappedBytes: 8192 })]);
       expect(set.semaphoreValues).toEqual([expect.objectContaining({ value: 2 })]);

@@ -18,7 +18,11 @@ describe('command line', () => {
     expect(main.code).toBe(0);
     expect(main.stdout).toMatch(/^Usage: ipckit <command>/);
     for (const command of ['ls', 'stat', 'rm', 'limits', 'bench']) {
-      for (const args of [[command, '--help'], [command, '-h'], ['help', command]]) {
+      for (const args of [
+        [command, '--help'],
+        [command, '-h'],
+        ['help', command],
+      ]) {
         const result = await ipckit(...args);
         expect({ args, code: result.code, stderr: result.stderr }).toEqual({ args, code: 0, stderr: '' });
         expect(result.stdout).toMatch(new RegExp(`^Usage: ipckit ${command}`));
@@ -27,7 +31,19 @@ describe('command line', () => {
   });
 
   test('a wrong command line exits 2 with the reason on stderr and nothing on stdout', async () => {
-    for (const args of [[], ['frob'], ['ls', '--bogus'], ['ls', 'extra'], ['ls', '--kind', 'shm'], ['stat'], ['stat', '0'], ['stat', '--id', 'abc'], ['rm', '/x', '--id', '3'], ['help', 'frob'], ['stat', '0x1ffffffff']]) {
+    for (const args of [
+      [],
+      ['frob'],
+      ['ls', '--bogus'],
+      ['ls', 'extra'],
+      ['ls', '--kind', 'shm'],
+      ['stat'],
+      ['stat', '0'],
+      ['stat', '--id', 'abc'],
+      ['rm', '/x', '--id', '3'],
+      ['help', 'frob'],
+      ['stat', '0x1ffffffff'],
+    ]) {
       const result = await ipckit(...args);
       expect({ args, code: result.code }).toEqual({ args, code: 2 });
       expect(result.stderr).not.toBe('');
@@ -79,7 +95,14 @@ describe('output', () => {
     const lim = JSON.parse((await ipckit('limits', '--json')).stdout);
     expect(Object.keys(lim)).toEqual(['limits', 'usage']);
     const here = limits();
-    expect(lim.limits).toMatchObject({ msgmax: here.msgmax, msgmnb: here.msgmnb, msg_max: here.msg_max, msgsize_max: here.msgsize_max, semmni: here.semmni, shmmni: here.shmmni });
+    expect(lim.limits).toMatchObject({
+      msgmax: here.msgmax,
+      msgmnb: here.msgmnb,
+      msg_max: here.msg_max,
+      msgsize_max: here.msgsize_max,
+      semmni: here.semmni,
+      shmmni: here.shmmni,
+    });
     // Usage counts what list() sees (other tests make objects meanwhile, so only the shape is fixed here).
     expect(Object.keys(lim.usage)).toEqual(['msgmni', 'msgBytes', 'semmni', 'semmns', 'shmmni', 'shmBytes', 'shmPages', 'posixQueues', 'devShmUsed']);
     expect(lim.usage.devShmUsed).toBeGreaterThanOrEqual(4096);
@@ -89,8 +112,31 @@ describe('output', () => {
   test('limits prints every limit with its setting', async () => {
     const result = await ipckit('limits');
     expect(result.code).toBe(0);
-    const rows = result.stdout.trim().split('\n').map((l) => l.split(/\s{2,}/)[0]);
-    expect(rows).toEqual(['LIMIT', 'msgmax', 'msgmnb', 'msgmni', 'msg_max', 'msgsize_max', 'queues_max', 'msg_default', 'msgsize_default', 'rlimitMsgqueue', 'semmsl', 'semmns', 'semopm', 'semmni', 'semValueMax', 'shmmax', 'shmall', 'shmmni', 'devShm']);
+    const rows = result.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(/\s{2,}/)[0]);
+    expect(rows).toEqual([
+      'LIMIT',
+      'msgmax',
+      'msgmnb',
+      'msgmni',
+      'msg_max',
+      'msgsize_max',
+      'queues_max',
+      'msg_default',
+      'msgsize_default',
+      'rlimitMsgqueue',
+      'semmsl',
+      'semmns',
+      'semopm',
+      'semmni',
+      'semValueMax',
+      'shmmax',
+      'shmall',
+      'shmmni',
+      'devShm',
+    ]);
     expect(result.stdout).toMatch(new RegExp(`^msgmax +${limits().msgmax} `, 'm'));
   });
 
@@ -166,40 +212,44 @@ describe('rm', () => {
     }
   });
 
-  (isRoot ? test : test.skip)("as another user: ls and stat work, rm of root's objects is refused with EACCES/EPERM and exit 1, nothing is removed", async () => {
-    const stage = stagePackage();
-    const name = newName();
-    const key = sysvKey();
-    const shm = SharedMemory.create(name, { size: 4096, mode: 0o666 });
-    const queue = SysVMessageQueue.create(key, { mode: 0o666 });
-    const asNobody = (...args: string[]) => run(process.execPath, [path.join(stage, 'bin', 'ipckit.js'), ...args], { uid: 65534, gid: 65534, cwd: stage, timeout: 60000 });
-    try {
-      const ls = await asNobody('ls', '--json');
-      expect(ls.code).toBe(0);
-      const seen = JSON.parse(ls.stdout).objects.filter((o: { name: string; key: number }) => o.name === name || o.key === key);
-      expect(seen.map((o: { kind: string; uid: number }) => [o.kind, o.uid])).toEqual([
-        ['posix-shm', 0],
-        ['sysv-mq', 0],
-      ]);
-      const stat = await asNobody('stat', name, '--json');
-      expect(stat.code).toBe(0);
-      const [s] = JSON.parse(stat.stdout).objects;
-      expect(s.holdersUnseen).toBeGreaterThan(0); // root's processes (this one among them) are not nobody's to read
-      expect(s.holders).toEqual([]);
-      const rm = await asNobody('rm', name, String(key), '--yes');
-      expect(rm.code).toBe(1);
-      expect(rm.stderr).toMatch(new RegExp(`POSIX shared memory ${name}: EACCES: permission denied, shm_unlink`));
-      expect(rm.stderr).toMatch(/System V message queue .*: EPERM: operation not permitted, msgctl .*owned by root/);
-      expect(rm.stdout).toBe('');
-      expect(fs.existsSync(`/dev/shm${name}`)).toBe(true);
-      expect(fs.readFileSync('/proc/sysvipc/msg', 'utf8')).toMatch(new RegExp(`\\s${queue.id}\\s`));
-      const json = await asNobody('rm', name, '--yes', '--json');
-      expect(json.code).toBe(1);
-      expect(JSON.parse(json.stdout)).toMatchObject({ removed: [], failed: [{ code: 'EACCES', object: { name } }] });
-    } finally {
-      shm.close();
-      queue.remove();
-      fs.rmSync(stage, { recursive: true, force: true });
-    }
-  });
+  (isRoot ? test : test.skip)(
+    "as another user: ls and stat work, rm of root's objects is refused with EACCES/EPERM and exit 1, nothing is removed",
+    async () => {
+      const stage = stagePackage();
+      const name = newName();
+      const key = sysvKey();
+      const shm = SharedMemory.create(name, { size: 4096, mode: 0o666 });
+      const queue = SysVMessageQueue.create(key, { mode: 0o666 });
+      const asNobody = (...args: string[]) =>
+        run(process.execPath, [path.join(stage, 'bin', 'ipckit.js'), ...args], { uid: 65534, gid: 65534, cwd: stage, timeout: 60000 });
+      try {
+        const ls = await asNobody('ls', '--json');
+        expect(ls.code).toBe(0);
+        const seen = JSON.parse(ls.stdout).objects.filter((o: { name: string; key: number }) => o.name === name || o.key === key);
+        expect(seen.map((o: { kind: string; uid: number }) => [o.kind, o.uid])).toEqual([
+          ['posix-shm', 0],
+          ['sysv-mq', 0],
+        ]);
+        const stat = await asNobody('stat', name, '--json');
+        expect(stat.code).toBe(0);
+        const [s] = JSON.parse(stat.stdout).objects;
+        expect(s.holdersUnseen).toBeGreaterThan(0); // root's processes (this one among them) are not nobody's to read
+        expect(s.holders).toEqual([]);
+        const rm = await asNobody('rm', name, String(key), '--yes');
+        expect(rm.code).toBe(1);
+        expect(rm.stderr).toMatch(new RegExp(`POSIX shared memory ${name}: EACCES: permission denied, shm_unlink`));
+        expect(rm.stderr).toMatch(/System V message queue .*: EPERM: operation not permitted, msgctl .*owned by root/);
+        expect(rm.stdout).toBe('');
+        expect(fs.existsSync(`/dev/shm${name}`)).toBe(true);
+        expect(fs.readFileSync('/proc/sysvipc/msg', 'utf8')).toMatch(new RegExp(`\\s${queue.id}\\s`));
+        const json = await asNobody('rm', name, '--yes', '--json');
+        expect(json.code).toBe(1);
+        expect(JSON.parse(json.stdout)).toMatchObject({ removed: [], failed: [{ code: 'EACCES', object: { name } }] });
+      } finally {
+        shm.close();
+        queue.remove();
+        fs.rmSync(stage, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -63,7 +63,17 @@ describe('list()', () => {
     const [m, s] = found;
     expect(m).toBeInstanceOf(IpcObject);
     const st = fs.statSync(`/dev/shm${name}`);
-    expect(m).toMatchObject({ name, path: `/dev/shm${name}`, uid: st.uid, gid: st.gid, mode: 0o640, size: 12345, key: null, id: null, messages: null });
+    expect(m).toMatchObject({
+      name,
+      path: `/dev/shm${name}`,
+      uid: st.uid,
+      gid: st.gid,
+      mode: 0o640,
+      size: 12345,
+      key: null,
+      id: null,
+      messages: null,
+    });
     expect(m.changeTime!.getTime()).toBe(st.ctime.getTime());
     expect(m.modifyTime!.getTime()).toBe(st.mtime.getTime());
     expect(s).toMatchObject({ name, path: `/dev/shm/sem.${name.slice(1)}`, mode: 0o604, size: null });
@@ -88,10 +98,30 @@ describe('list()', () => {
       expect(found.map((o) => o.kind)).toEqual(['sysv-shm', 'sysv-sem', 'sysv-mq']);
       const [shm, sem, mq] = found;
       const uid = process.getuid!();
-      expect(shm).toMatchObject({ key, id: segment.id, mode: 0o644, size: 10000, attachCount: 1, removed: false, creatorPid: process.pid, lastPid: process.pid, uid, cuid: uid });
+      expect(shm).toMatchObject({
+        key,
+        id: segment.id,
+        mode: 0o644,
+        size: 10000,
+        attachCount: 1,
+        removed: false,
+        creatorPid: process.pid,
+        lastPid: process.pid,
+        uid,
+        cuid: uid,
+      });
       expect(shm.attachTime).toBeInstanceOf(Date);
       expect(sem).toMatchObject({ key, id: set.id, mode: 0o600, semaphores: 3, lastOpTime: null });
-      expect(mq).toMatchObject({ key, id: queue.id, mode: 0o640, messages: 2, size: 30, lastSendPid: process.pid, lastReceivePid: 0, lastReceiveTime: null });
+      expect(mq).toMatchObject({
+        key,
+        id: queue.id,
+        mode: 0o640,
+        messages: 2,
+        size: 30,
+        lastSendPid: process.pid,
+        lastReceivePid: 0,
+        lastReceiveTime: null,
+      });
       expect(mq.lastSendTime).toBeInstanceOf(Date);
       // Every figure is /proc/sysvipc's own.
       const row = sysvRow('msg', queue.id)!;
@@ -168,13 +198,22 @@ describe('list()', () => {
       PosixMessageQueue.unlink('/listed-a'); PosixMessageQueue.unlink('/listed-b');
       console.log(JSON.stringify(list({ kind: 'posix-mq' })));
     `;
-    const result = await run('unshare', ['--ipc', '--mount', 'sh', '-c', `mount -t mqueue none "${mq}" && exec "${process.execPath}" -e "$0"`, script]);
+    const result = await run('unshare', [
+      '--ipc',
+      '--mount',
+      'sh',
+      '-c',
+      `mount -t mqueue none "${mq}" && exec "${process.execPath}" -e "$0"`,
+      script,
+    ]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const [first, after] = result.stdout.trim().split('\n');
     const { objects, unlisted, stat } = JSON.parse(first);
     expect(unlisted).toEqual([]);
-    expect(objects.map((o: { name: string; path: string; mode: number; size: number; uid: number }) => [o.name, o.path, o.mode, o.size, o.uid])).toEqual([
+    expect(
+      objects.map((o: { name: string; path: string; mode: number; size: number; uid: number }) => [o.name, o.path, o.mode, o.size, o.uid]),
+    ).toEqual([
       ['/listed-a', path.join(mq, 'listed-a'), 0o640, 120, process.getuid!()],
       ['/listed-b', path.join(mq, 'listed-b'), 0o600, 0, process.getuid!()],
     ]);
@@ -368,7 +407,9 @@ test("limits() are the kernel's, read from /proc/sys and /dev/shm's file system 
   expect([l.semmsl, l.semmns, l.semopm, l.semmni]).toEqual(read('/proc/sys/kernel/sem').split(/\s+/).map(Number));
   expect(l.shmmni).toBe(Number(read('/proc/sys/kernel/shmmni')));
   expect(l.shmmax).toBe(Number(read('/proc/sys/kernel/shmmax')));
-  const soft = spawnSync('prlimit', ['--pid', String(process.pid), '--msgqueue', '--output', 'SOFT', '--noheadings'], { encoding: 'utf8' }).stdout.trim();
+  const soft = spawnSync('prlimit', ['--pid', String(process.pid), '--msgqueue', '--output', 'SOFT', '--noheadings'], {
+    encoding: 'utf8',
+  }).stdout.trim();
   expect(l.rlimitMsgqueue).toBe(soft === 'unlimited' ? Infinity : Number(soft));
   expect(l.pageSize).toBe(Number(spawnSync('getconf', ['PAGESIZE'], { encoding: 'utf8' }).stdout.trim()));
   const fsStat = fs.statfsSync('/dev/shm');
