@@ -451,6 +451,13 @@ function windowsObjects(unlisted: UnlistedKind[]): IpcObjectFields[] {
     { kind: 'windows-semaphore', reason: 'Windows has no documented way to enumerate named semaphores' },
     { kind: 'windows-mailslot', reason: 'Windows does not let mailslots be enumerated' },
   );
+  const wine = binding.wineVersion?.() ?? null;
+  if (wine !== null) {
+    // Wine's named-pipe file system answers a directory listing with nothing at all, pipes or
+    // not: an empty list there would be a silent lie.
+    unlisted.push({ kind: 'windows-pipe', reason: `Wine ${wine} does not enumerate \\\\.\\pipe\\ (Windows itself does)` });
+    return [];
+  }
   let names: string[];
   try {
     names = fs.readdirSync(WINDOWS_PIPES);
@@ -808,8 +815,38 @@ function rlimitMsgqueue(): number | null {
   return m[1] === 'unlimited' ? Infinity : int(m[1]);
 }
 
+function emptyLimits(): IpcLimits {
+  return {
+    msgmax: null,
+    msgmnb: null,
+    msgmni: null,
+    msg_max: null,
+    msgsize_max: null,
+    queues_max: null,
+    msg_default: null,
+    msgsize_default: null,
+    rlimitMsgqueue: null,
+    semmsl: null,
+    semmns: null,
+    semopm: null,
+    semmni: null,
+    semValueMax: null,
+    shmmax: null,
+    shmall: null,
+    shmmni: null,
+    pageSize: null,
+    devShm: null,
+  };
+}
+
 /** The host's IPC limits now (see {@link IpcLimits}). */
 export function limits(): IpcLimits {
+  if (process.platform !== 'linux') {
+    // None of these limits exists elsewhere (and under Wine, /proc would be the Linux host's).
+    const none = emptyLimits();
+    none.semValueMax = binding.semValueMax ?? null;
+    return none;
+  }
   const sem = procNumbers('/proc/sys/kernel/sem');
   let devShm: IpcLimits['devShm'] = null;
   if (process.platform === 'linux') {

@@ -2,6 +2,7 @@
 // Windows suite a named pipe (the one kind Windows lets anyone enumerate), with the kinds Windows
 // cannot list named in `unlisted` rather than left out silently.
 import { NamedPipeServer, SharedMemory, limits, list } from '../../lib';
+import { binding } from '../../lib/binding';
 import { uniqueName } from '../helpers';
 
 const windows = process.platform === 'win32';
@@ -12,11 +13,19 @@ test('list() finds an object this process made, and names what it cannot list', 
     const server = NamedPipeServer.create(name);
     try {
       const found = list({ kind: 'windows-pipe' });
-      const pipes = found.map((o) => o.name!.toLowerCase());
-      expect(pipes).toContain(`\\\\.\\pipe\\${name}`.toLowerCase());
-      expect(found.unlisted.map((u) => u.kind)).toEqual(['windows-mapping', 'windows-semaphore', 'windows-mailslot']);
-      const [mine] = list({ kind: 'windows-pipe', name: `\\\\.\\pipe\\${name}` });
-      expect(mine).toMatchObject({ kind: 'windows-pipe', uid: null, mode: null });
+      const cannot = ['windows-mapping', 'windows-semaphore', 'windows-mailslot'];
+      const wine = binding.wineVersion?.() ?? null;
+      if (wine !== null) {
+        // Wine lists \\.\pipe\ as empty whatever it holds: list() says it cannot see pipes there.
+        expect(found).toHaveLength(0);
+        expect(found.unlisted.map((u) => u.kind)).toEqual([...cannot, 'windows-pipe']);
+        expect(found.unlisted[3].reason).toMatch(/^Wine .* does not enumerate/);
+      } else {
+        expect(found.map((o) => o.name!.toLowerCase())).toContain(`\\\\.\\pipe\\${name}`.toLowerCase());
+        expect(found.unlisted.map((u) => u.kind)).toEqual(cannot);
+        const [mine] = list({ kind: 'windows-pipe', name: `\\\\.\\pipe\\${name}` });
+        expect(mine).toMatchObject({ kind: 'windows-pipe', uid: null, mode: null });
+      }
     } finally {
       server.close();
     }
@@ -35,8 +44,9 @@ test('list() finds an object this process made, and names what it cannot list', 
 test("limits() has the host's IPC limits, or null where the host has none", () => {
   const l = limits();
   if (windows) {
-    expect(l.msgmax).toBeNull();
-    expect(l.devShm).toBeNull();
+    // Not the Linux host's /proc under Wine: Windows has none of these.
+    expect(Object.entries(l).filter(([k, v]) => v !== null && k !== 'semValueMax')).toEqual([]);
+    expect(l.semValueMax).toBe(2 ** 31 - 1);
   } else {
     expect(l.msgmax).toBeGreaterThan(0);
     expect(l.devShm!.size).toBeGreaterThan(0);
