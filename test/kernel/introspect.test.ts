@@ -22,7 +22,7 @@ import {
 } from '../../lib';
 import { CONSTRUCT } from '../../lib/errors';
 import { mqueueMount } from '../../lib/introspect';
-import { eventually, isRoot, kill, repoRoot, run, scratchDir, shmNames, startNode, sysvKey, thrown } from '../helpers';
+import { eventually, isRoot, kill, repoRoot, run, scratchDir, shmNames, stagePackage, startNode, sysvKey, thrown } from '../helpers';
 
 const shmName = shmNames('introspect');
 // The same names serve for semaphores and queues: remove those too, whatever a test left.
@@ -377,12 +377,16 @@ describe('remove()', () => {
     using shm = SharedMemory.create(name, { size: 64, mode: 0o666 });
     const queue = SysVMessageQueue.create(key, { mode: 0o666 });
     try {
+      // A copy any user can read (the checkout may sit in a private directory, as under sanitize.sh).
+      const stage = stagePackage();
       const script = `
-        const { list } = require(${dist});
+        const { list } = require(${JSON.stringify(path.join(stage, 'dist'))});
         for (const o of [...list({ name: ${JSON.stringify(name)} }), ...list({ key: ${key} })]) {
           try { o.remove(); console.log(o.kind, 'removed'); } catch (e) { console.log(o.kind, e.code); }
         }`;
-      const result = await run(process.execPath, ['-e', script], { uid: 65534, gid: 65534, cwd: '/' });
+      const result = await run(process.execPath, ['-e', script], { uid: 65534, gid: 65534, cwd: '/' }).finally(() =>
+        fs.rmSync(stage, { recursive: true, force: true }),
+      );
       expect(result.stderr).toBe('');
       expect(result.stdout).toBe('posix-shm EACCES\nsysv-mq EPERM\n');
       expect(list({ name })).toHaveLength(1);

@@ -15,8 +15,11 @@ test('the control: fs.createReadStream on 4 FIFOs without writers parks the pool
   const result = await runChild('control');
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
-  // The work completed only after the FIFOs were released, when no read was pending any more.
-  expect(JSON.parse(result.stdout)).toEqual({ workDoneBeforeRelease: false, pendingAtWorkDone: 0, received: 4, writerOpened: false });
+  // The work completed only after the FIFOs were released. How many of the streams' reads were
+  // still pending when it did varies: once released, their reads and the work share the pool in
+  // whatever order the pool takes them (a CI run saw 1), so that count is not judged here.
+  const { workDoneBeforeRelease, received, writerOpened } = JSON.parse(result.stdout);
+  expect({ workDoneBeforeRelease, received, writerOpened }).toEqual({ workDoneBeforeRelease: false, received: 4, writerOpened: false });
 });
 
 test('with 8 Fifo readers waiting for data and a writer waiting for a reader, the pool work completes', async () => {
