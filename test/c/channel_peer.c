@@ -244,9 +244,16 @@ int main(int argc, char **argv) {
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_term;
     sigaction(SIGTERM, &sa, NULL);
+    /* SIGTERM stays blocked except inside sigsuspend, so one that comes between the test of
+     * `terminated` and the sleep is not lost (a pause() loop would sleep through it). */
+    sigset_t term, unblocked;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigprocmask(SIG_BLOCK, &term, &unblocked);
+    sigdelset(&unblocked, SIGTERM);
     open_as(&ch, name, argv[3]);
     ready();
-    while (!terminated) pause();
+    while (!terminated) sigsuspend(&unblocked);
     ipckit_channel_close(&ch);
     printf("closed\n");
     return 0;

@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import { Channel, ErrorCodes } from '../../lib';
 import { cPeer, finish, receiveAll, Sender, sendAll, startPeer, Verifier, type Language } from '../channel-peers';
-import { kill, shmNames, sleepingOn } from '../helpers';
+import { callsOf, kill, shmNames, sleepingOn } from '../helpers';
 
 const newName = shmNames('channel-crash');
 const RING = 16384; // maxMessageSize 8184
@@ -20,6 +20,38 @@ function settledState(promise: Promise<unknown>): Promise<'pending' | 'settled'>
     () => (state = 'settled'),
   );
   return new Promise((resolve) => setImmediate(() => resolve(state)));
+}
+
+/**
+ * `promise`, or after 40 s (before jest's own timeout, which would say only "timeout") an error
+ * that says what was being waited for and where each party stands, so that a hang in CI explains
+ * itself. No timing is asserted: a settled promise passes however long it took.
+ */
+async function explained<T>(
+  promise: Promise<T>,
+  what: string,
+  peer: { child: { exitCode: number | null; signalCode: string | null }; pid: number },
+  ch: Channel,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const own = callsOf(process.pid).map((c) => `${c.tid}:${c.nr}`);
+      const theirs = callsOf(peer.pid).map((c) => `${c.tid}:${c.nr}`);
+      reject(
+        new Error(
+          `${what}: not settled after 40 s. Peer pid ${peer.pid} exit ${peer.child.exitCode ?? peer.child.signalCode ?? 'none yet'}, ` +
+            `its blocked system calls [${theirs.join(' ')}]; this process's [${own.join(' ')}]; ` +
+            `channel producer ${ch.stateOf('producer')}, consumer ${ch.stateOf('consumer')}`,
+        ),
+      );
+    }, 40_000);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 beforeAll(() => {
@@ -129,11 +161,14 @@ describe.each(['Node', 'C'] as const)('close() while the other end waits (a %s p
     using ch = Channel.create(name, { capacity: RING, role: 'consumer' });
     const holder = await startPeer(language, ['hold', name, 'producer']);
     const pending = ch.receive();
-    await sleepingOn(process.pid, file(name), W_CONSUMER_BELL);
+    await explained(sleepingOn(process.pid, file(name), W_CONSUMER_BELL), 'this process asleep on the consumer bell', holder, ch);
     expect(await settledState(pending)).toBe('pending');
     holder.child.kill('SIGTERM');
-    await expect(pending).rejects.toMatchObject({ code: ErrorCodes.PEER_CLOSED, peer: 'closed' });
-    expect((await holder.done).stdout).toBe('ready\nclosed\n');
+    await expect(explained(pending, 'the receive after SIGTERM to the producer', holder, ch)).rejects.toMatchObject({
+      code: ErrorCodes.PEER_CLOSED,
+      peer: 'closed',
+    });
+    expect((await explained(holder.done, 'the producer’s exit', holder, ch)).stdout).toBe('ready\nclosed\n');
     expect(ch.peer).toBe('closed');
   }, 60_000);
 
@@ -145,11 +180,14 @@ describe.each(['Node', 'C'] as const)('close() while the other end waits (a %s p
     let msg = Buffer.from(sender.next());
     while (ch.trySend(msg)) msg = Buffer.from(sender.next());
     const pending = ch.send(msg);
-    await sleepingOn(process.pid, file(name), W_PRODUCER_BELL);
+    await explained(sleepingOn(process.pid, file(name), W_PRODUCER_BELL), 'this process asleep on the producer bell', holder, ch);
     expect(await settledState(pending)).toBe('pending');
     holder.child.kill('SIGTERM');
-    await expect(pending).rejects.toMatchObject({ code: ErrorCodes.PEER_CLOSED, peer: 'closed' });
-    expect((await holder.done).stdout).toBe('ready\nclosed\n');
+    await expect(explained(pending, 'the send after SIGTERM to the consumer', holder, ch)).rejects.toMatchObject({
+      code: ErrorCodes.PEER_CLOSED,
+      peer: 'closed',
+    });
+    expect((await explained(holder.done, 'the consumer’s exit', holder, ch)).stdout).toBe('ready\nclosed\n');
   }, 60_000);
 
   test('this end closes while its receive and its send wait: both settle with ERR_IPC_CLOSED; the peer sees closed', async () => {
