@@ -160,8 +160,8 @@ export function constructing(token: unknown): symbol {
 }
 
 /** @internal As Node's own classes do: `new` on a class made only by its factories. */
-export function illegalConstructor(): ErrorWithCode<TypeError> {
-  return coded(new TypeError('Illegal constructor: use the static create()/open() functions'), 'ERR_ILLEGAL_CONSTRUCTOR');
+export function illegalConstructor(use = 'the static create()/open() functions'): ErrorWithCode<TypeError> {
+  return coded(new TypeError(`Illegal constructor: use ${use}`), 'ERR_ILLEGAL_CONSTRUCTOR');
 }
 
 /** @internal */

@@ -4,7 +4,7 @@
 // any that already has a handler, Node's own included.
 import { constants as osConstants } from 'node:os';
 import { binding, requireFeature, type NativeSignalReceiver } from './binding';
-import { closedError, invalidArgType, invalidArgValue, outOfRange } from './errors';
+import { closedError, CONSTRUCT, illegalConstructor, invalidArgType, invalidArgValue, outOfRange } from './errors';
 import { abortedError, timeoutError, validateWaitOptions, type WaitOptions } from './waiting';
 import { validateObject } from './validate';
 
@@ -158,8 +158,12 @@ export class SignalReceiver implements AsyncIterable<ReceivedSignal> {
   #dropped = 0;
   #error: Error | undefined;
 
-  /** @internal */
-  constructor(signals: number[], bufferSize: number, ref: boolean) {
+  /**
+   * @internal Made by {@link receiveSignals} only: the constructor is reachable from any receiver
+   * (`receiver.constructor`), and what it is given is not validated here.
+   */
+  constructor(token: symbol, signals: number[], bufferSize: number, ref: boolean) {
+    if (token !== CONSTRUCT) throw illegalConstructor('receiveSignals()');
     this.#signals = Object.freeze(signals.map(signalName));
     this.#bufferSize = bufferSize;
     this.#native = (binding.openSignalReceiver as NonNullable<typeof binding.openSignalReceiver>)(signals, (records, dropped, error) =>
@@ -344,7 +348,7 @@ export function receiveSignals(signals: string | number | readonly (string | num
   if (!Number.isInteger(bufferSize) || bufferSize < 1 || bufferSize > 2 ** 24)
     throw outOfRange('options.bufferSize', 'an integer from 1 to 16777216', bufferSize);
   if (typeof ref !== 'boolean') throw invalidArgType('options.ref', 'of type boolean', ref);
-  return new SignalReceiver(numbersList, bufferSize, ref);
+  return new SignalReceiver(CONSTRUCT, numbersList, bufferSize, ref);
 }
 
 /** @internal For tests: a signal's disposition now ('default', 'ignore', 'ipckit' or 'other'). */

@@ -75,6 +75,23 @@ test('arguments are checked before any syscall', () => {
   expect(thrown(() => sendSignal(process.pid, 'SIGRTMIN-1', 1)).code).toBe('ERR_INVALID_ARG_VALUE');
 });
 
+test('the receiver class is not constructible from JavaScript (it is reachable as receiver.constructor)', () => {
+  const receiver = receiveSignals('SIGRTMIN+7');
+  try {
+    const Receiver = receiver.constructor as new (...args: unknown[]) => unknown;
+    for (const args of [[], [null], [[11], 1, true], [[9], 65536, true], [['SIGUSR2'], 1, true]]) {
+      expect(thrown(() => new Receiver(...args))).toMatchObject({
+        code: 'ERR_ILLEGAL_CONSTRUCTOR',
+        message: expect.stringContaining('receiveSignals()'),
+      });
+    }
+    // Nothing was installed on the way: the fault signal is not ipckit's.
+    expect(signalDisposition('SIGSEGV')).not.toBe('ipckit');
+  } finally {
+    receiver.close();
+  }
+});
+
 test('OS failures are Node-style system errors', () => {
   const error = thrown(() => sendSignal(2 ** 22 + 4321, 'SIGRTMIN', 1));
   expect(error).toMatchObject({ code: 'ESRCH', syscall: 'sigqueue' });
