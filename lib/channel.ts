@@ -805,7 +805,14 @@ export class Channel {
   }
 
   /** Yields every message (copies) until the producer closes or exits and the ring is drained, or this handle closes. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer, void, undefined> {
+  [Symbol.asyncIterator](): AsyncGenerator<Buffer, void, undefined> {
+    // A receiver that is not a Channel fails here, at the call, like every other method (a
+    // generator would start only at the first next(), and fail there uncoded).
+    void this.#closed;
+    return this.#messages();
+  }
+
+  async *#messages(): AsyncGenerator<Buffer, void, undefined> {
     for (;;) {
       let message: Buffer;
       try {

@@ -169,7 +169,14 @@ export class EventFd extends WaitingHandle {
   }
 
   /** Reads for ever: `for await (const n of efd)` ends when the handle is closed. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<number, void, undefined> {
+  [Symbol.asyncIterator](): AsyncGenerator<number, void, undefined> {
+    // A receiver that is not an EventFd fails here, at the call (a generator would fail only at
+    // its first next()).
+    void this.#reading;
+    return this.#values();
+  }
+
+  async *#values(): AsyncGenerator<number, void, undefined> {
     for (;;) {
       try {
         yield await this.read();

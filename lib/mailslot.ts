@@ -252,7 +252,14 @@ export class Mailslot extends WaitingHandle implements AsyncIterable<Buffer> {
   }
 
   /** Async iteration with wait options for each receive: `for await (const m of slot.messages({ signal }))`. */
-  async *messages(options: WaitOptions = {}): AsyncGenerator<Buffer, void, undefined> {
+  messages(options: WaitOptions = {}): AsyncGenerator<Buffer, void, undefined> {
+    // A receiver that is not a Mailslot fails here, at the call (a generator would fail only at
+    // its first next()).
+    void this.#native;
+    return this.#messages(options);
+  }
+
+  async *#messages(options: WaitOptions): AsyncGenerator<Buffer, void, undefined> {
     while (!this.closed) {
       let message: Buffer;
       try {

@@ -252,7 +252,14 @@ export class NamedPipe extends Duplex {
    * pipe.messages({ signal }))`. In message mode `for await (const m of pipe)` is the same; in
    * byte mode that iterates the stream's chunks, as for any Readable.
    */
-  async *messages(options: WaitOptions = {}): AsyncGenerator<Buffer, void, undefined> {
+  messages(options: WaitOptions = {}): AsyncGenerator<Buffer, void, undefined> {
+    // A receiver that is not a NamedPipe fails here, at the call (a generator would fail only at
+    // its first next()).
+    void this.#mode;
+    return this.#messages(options);
+  }
+
+  async *#messages(options: WaitOptions): AsyncGenerator<Buffer, void, undefined> {
     for (;;) {
       let message: Buffer;
       try {

@@ -35,7 +35,9 @@ void PollWaits::Stop(double opId, StopReason reason) {
       // The op is only a record on this thread: nothing can be half done, so it settles now.
       Op op = std::move(*it);
       list->erase(it);
-      op.deferred.Reject(client_->Stopped(env, op, reason).Value());
+      Napi::Value error = client_->Stopped(env, op, reason).Value();
+      client_->Discard(op);
+      op.deferred.Reject(error);
       Update(env);
       return;
     }
@@ -54,9 +56,20 @@ void PollWaits::RejectAll(Napi::Env env, const std::function<Napi::Value(const O
   reads.swap(reads_);
   writes.swap(writes_);
   for (auto* list : {&writes, &reads}) {
-    for (Op& op : *list) op.deferred.Reject(error(op));
+    for (Op& op : *list) {
+      Napi::Value reason = error(op);
+      client_->Discard(op);
+      op.deferred.Reject(reason);
+    }
   }
   (void)env;
+}
+
+void PollWaits::Fail(std::deque<Op>& list, Napi::Value error) {
+  Op op = std::move(list.front());
+  list.pop_front();
+  client_->Discard(op);
+  op.deferred.Reject(error);
 }
 
 void PollWaits::SetReferenced(bool referenced) {
@@ -77,8 +90,11 @@ void PollWaits::Release() {
   }
   poll_ = nullptr;
   timer_ = nullptr;
-  reads_.clear();
-  writes_.clear();
+  // Teardown: nothing can settle now, but what the ops hold (descriptors) is freed.
+  for (auto* list : {&reads_, &writes_}) {
+    for (Op& op : *list) client_->Discard(op);
+    list->clear();
+  }
   self_.Reset();
 }
 
@@ -161,35 +177,39 @@ void PollWaits::Expire(Napi::Env env) {
       }
       Op op = std::move(*it);
       it = list->erase(it);
-      op.deferred.Reject(client_->Stopped(env, op, StopReason::kTimeout).Value());
+      Napi::Value error = client_->Stopped(env, op, StopReason::kTimeout).Value();
+      client_->Discard(op);
+      op.deferred.Reject(error);
     }
   }
   Update(env);
 }
 
 void PollWaits::Service(Napi::Env env, int status, int events) {
-  if (status < 0) {
-    // The watch itself failed: fail everything pending rather than hang.
-    RejectAll(env, [&](const Op&) { return SystemError(env, OsError{-status, "uv_poll", std::string()}).Value(); });
-    Update(env);
-    return;
-  }
+  // libuv reports POLLERR as a status of UV_EBADF (and stops the watch): the descriptor has an
+  // error pending, such as a Unix socket whose peer closed with bytes unread. Every op is tried
+  // then, so that it fails with its own system call's error (EPIPE, ECONNRESET) or still succeeds
+  // (data that arrived first); only one that cannot proceed fails with the poll's status.
+  const bool failed = status < 0;
   // Serve in call order until the kernel says "not now"; an op keeps its place in line.
   for (Direction direction : {kWrite, kRead}) {
-    if (!(events & (direction == kWrite ? UV_WRITABLE : UV_READABLE))) continue;
+    if (!failed && !(events & (direction == kWrite ? UV_WRITABLE : UV_READABLE))) continue;
     std::deque<Op>& list = List(direction);
     while (!list.empty()) {
       bool settled;
       try {
         settled = client_->TryNow(env, list.front());
       } catch (const Napi::Error& error) {
-        Op op = std::move(list.front());
-        list.pop_front();
-        op.deferred.Reject(error.Value());
+        Fail(list, error.Value());
         continue;
       }
-      if (!settled) break;
-      list.pop_front();
+      if (settled) {
+        list.pop_front();
+      } else if (failed) {
+        Fail(list, SystemError(env, OsError{-status, "uv_poll", std::string()}).Value());
+      } else {
+        break;
+      }
     }
   }
   Update(env);

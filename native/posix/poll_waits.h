@@ -40,6 +40,10 @@ class PollWaits final : public WaitSet {
     virtual bool TryNow(Napi::Env env, Op& op) = 0;
     // What a stopped op is rejected with.
     virtual Napi::Error Stopped(Napi::Env env, const Op& op, StopReason reason) = 0;
+    // Frees what the client keeps with an op that ends without having been carried out (stopped,
+    // timed out, failed, or dropped at teardown): a send's duplicated descriptors. Called once
+    // per such op, by PollWaits only; TryNow leaves it to PollWaits when it throws.
+    virtual void Discard(Op& op) { (void)op; }
   };
 
   PollWaits(Client* client, const char* resourceName) : client_(client), resourceName_(resourceName) {}
@@ -65,6 +69,8 @@ class PollWaits final : public WaitSet {
   // and pins or unpins the JS object.
   void Update(Napi::Env env);
   void RejectAll(Napi::Env env, const std::function<Napi::Value(const Op&)>& error);
+  // Pops the op at the front of `list`, discards it and rejects it with `error`.
+  void Fail(std::deque<Op>& list, Napi::Value error);
   std::deque<Op>& List(Direction direction) { return direction == kRead ? reads_ : writes_; }
 
   Client* client_;

@@ -201,13 +201,8 @@ class UnixSocketHandle : public WaitingHandle<UnixSocketHandle>, public PollWait
     if (op.direction == PollWaits::kWrite) {
       std::vector<int> fds = PackedFds(op.data);
       size_t offset = sizeof(uint32_t) + fds.size() * sizeof(int);
-      ssize_t sent;
-      try {
-        sent = SendNow(env, op.data.data() + offset, op.data.size() - offset, fds);
-      } catch (...) {
-        CloseAll(fds);
-        throw;
-      }
+      // (If this throws, PollWaits discards the op, which closes the duplicates.)
+      ssize_t sent = SendNow(env, op.data.data() + offset, op.data.size() - offset, fds);
       if (sent < 0) return false;
       CloseAll(fds);
       if (static_cast<size_t>(sent) < op.data.size() - offset) {
@@ -216,6 +211,7 @@ class UnixSocketHandle : public WaitingHandle<UnixSocketHandle>, public PollWait
         op.data = PackSend({}, rest.data(), rest.size());
         return false;
       }
+      op.data.clear();
       op.deferred.Resolve(env.Undefined());
       return true;
     }
@@ -225,8 +221,14 @@ class UnixSocketHandle : public WaitingHandle<UnixSocketHandle>, public PollWait
     return true;
   }
 
+  // A send that ends unsent closes the duplicates it kept.
+  void Discard(PollWaits::Op& op) override {
+    if (op.direction != PollWaits::kWrite || op.data.size() < sizeof(uint32_t)) return;
+    CloseAll(PackedFds(op.data));
+    op.data.clear();
+  }
+
   Napi::Error Stopped(Napi::Env env, const PollWaits::Op& op, StopReason reason) override {
-    if (op.direction == PollWaits::kWrite) CloseAll(PackedFds(op.data));
     return StopError(env, reason, op.direction == PollWaits::kWrite ? "send" : "receive", "Unix socket");
   }
 

@@ -221,3 +221,23 @@ test('sends stopped while waiting on a full socket give back the descriptors the
   bell.close();
   b.close();
 });
+
+test('a peer that closed with bytes unread: a send fails with sendmsg’s own error and gives back its descriptors', async () => {
+  // Closing a socket with bytes unread resets the connection: the other end's descriptor then
+  // reports POLLERR, which libuv passes on as a failed watch (UV_EBADF). The send must still end
+  // with what sendmsg says, and close the duplicates it made.
+  const [a, b] = UnixSocket.pair();
+  const bell = EventFd.create();
+  await a.send(Buffer.alloc(100000, 1), [bell.fd]);
+  const first = (await b.receive())!;
+  expect(first.data.length).toBeLessThan(100000); // the rest stays unread
+  for (const fd of first.fds) fs.closeSync(fd);
+  b.close();
+  const before = openFdCount();
+  for (let i = 0; i < 3; i++) {
+    await expect(a.send('x', [bell.fd, bell.fd])).rejects.toMatchObject({ code: expect.stringMatching(/^(EPIPE|ECONNRESET)$/), syscall: 'sendmsg' });
+    expect(openFdCount()).toBe(before);
+  }
+  bell.close();
+  a.close();
+});
